@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs Bulwark's full test suite: every package, with the race detector when
+# a C compiler is available (the race detector needs cgo), then a short run
+# of every fuzz target. Tests that need PostgreSQL or Chromium skip with a
+# message when those are missing, except when CI is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+race=()
+if command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1; then
+	race=(-race)
+else
+	echo "note: no C compiler found; running without the race detector" >&2
+fi
+
+go vet ./...
+go test "${race[@]}" -count=1 -timeout 30m ./...
+
+# Fuzz smoke: each target runs briefly on top of its committed seed corpus.
+fuzztime="${BULWARK_FUZZTIME:-10s}"
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+		echo "fuzz $pkg $target ($fuzztime)"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=0 "$pkg" >/dev/null
+	done
+done
+echo "fuzz smoke passed"
