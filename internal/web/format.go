@@ -1,0 +1,113 @@
+package web
+
+import (
+	"crypto/rand"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"html/template"
+)
+
+// funcs are the few helpers templates may call; they format, never fetch.
+var funcs = template.FuncMap{
+	"num": formatNumber,
+	"levelClass": func(level string) string {
+		if level == "" {
+			return "lvl-none"
+		}
+		return "lvl-" + level
+	},
+	"levelText": func(level string) string {
+		if level == "" {
+			return "n/a"
+		}
+		return level
+	},
+}
+
+// formatNumber writes n with thousands separators: 420000 -> "420,000".
+func formatNumber(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// formatDuration writes d in the city-model's canonical form, largest units
+// first, with d for days: 72h -> "3d", 36h -> "1d12h", 90m -> "1h30m".
+// Zero is "" (not set).
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	units := []struct {
+		suffix string
+		size   time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}}
+	for _, u := range units {
+		if n := d / u.size; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10))
+			b.WriteString(u.suffix)
+			d -= n * u.size
+		}
+	}
+	if d > 0 { // sub-second remainder, rare in targets
+		b.WriteString(d.String())
+	}
+	return b.String()
+}
+
+// urlQueryEscape escapes s for use as a query value.
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// pageURL is path with the non-empty filters of q and the keyset cursor.
+func pageURL(path string, q url.Values, after string) string {
+	v := url.Values{}
+	for k, vals := range q {
+		if k == "after" || len(vals) == 0 || vals[0] == "" {
+			continue
+		}
+		v.Set(k, vals[0])
+	}
+	if after != "" {
+		v.Set("after", after)
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// entityHref is the page of an entity of the given kind.
+func entityHref(kind, id string) string {
+	switch kind {
+	case "service":
+		return "/services/" + url.PathEscape(id)
+	case "system":
+		return "/systems/" + url.PathEscape(id)
+	case "asset":
+		return "/assets/" + url.PathEscape(id)
+	}
+	return ""
+}
+
+func randomKey() ([]byte, error) {
+	k := make([]byte, 32)
+	_, err := rand.Read(k)
+	return k, err
+}

@@ -1,0 +1,218 @@
+// Bulwark page scripts: the charts and the interactive dependency graph.
+//
+// Loaded with defer from /static/, like everything else: no page has an
+// inline script or event handler, so the Content Security Policy can forbid
+// them. Data comes from data- attributes (charts) or a same-origin JSON
+// fetch (graph). Every name that reaches HTML (tooltips) is escaped here,
+// because ECharts tooltips are HTML.
+(function () {
+  'use strict';
+
+  var ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  function esc(s) {
+    return String(s === undefined || s === null ? '' : s).replace(/[&<>"']/g, function (c) { return ENTITIES[c]; });
+  }
+  function num(n) {
+    return Number(n || 0).toLocaleString('en-US');
+  }
+
+  // Palette shared with bulwark.css.
+  var COLORS = {
+    service: '#2f5fa7',
+    system: '#2a8a7e',
+    asset: '#8a94a6',
+    spof: '#d03b3b',
+    commonMode: '#e8871e',
+    bar: '#2f5fa7'
+  };
+
+  // --- bar charts (dashboard, criticality) ---------------------------------
+
+  function initCharts(root) {
+    if (!window.echarts) { return; }
+    root.querySelectorAll('[data-chart]').forEach(function (el) {
+      if (el.getAttribute('data-ready')) { return; }
+      var data;
+      try {
+        data = JSON.parse(el.getAttribute('data-chart-data') || '{}');
+      } catch (e) {
+        el.textContent = 'The chart data is malformed.';
+        return;
+      }
+      var labels = data.labels || [];
+      var values = data.values || [];
+      var horizontal = el.getAttribute('data-chart') === 'hbar';
+      var series = el.getAttribute('data-chart-series') || '';
+      var category = {
+        type: 'category',
+        data: horizontal ? labels.slice().reverse() : labels,
+        axisLabel: { interval: 0, width: horizontal ? 180 : 90, overflow: 'truncate', rotate: horizontal ? 0 : 35, fontSize: 11 }
+      };
+      var value = { type: 'value', axisLabel: { fontSize: 11 } };
+      var chart = window.echarts.init(el, null, { renderer: 'canvas' });
+      chart.setOption({
+        animation: false,
+        grid: { left: horizontal ? 190 : 50, right: 24, top: 16, bottom: horizontal ? 30 : 90 },
+        tooltip: {
+          trigger: 'axis',
+          axisPointer: { type: 'shadow' },
+          formatter: function (params) {
+            var p = params[0];
+            return esc(p.name) + '<br>' + esc(series) + ': <b>' + esc(num(p.value)) + '</b>';
+          }
+        },
+        xAxis: horizontal ? value : category,
+        yAxis: horizontal ? category : value,
+        series: [{
+          name: series,
+          type: 'bar',
+          data: horizontal ? values.slice().reverse() : values,
+          itemStyle: { color: COLORS.bar, borderRadius: 2 },
+          barMaxWidth: 28
+        }]
+      });
+      el.setAttribute('data-ready', '1');
+      window.addEventListener('resize', function () { chart.resize(); });
+    });
+  }
+
+  // --- the dependency graph of a service ----------------------------------
+
+  var CATEGORIES = [
+    { name: 'Service', itemStyle: { color: COLORS.service } },
+    { name: 'System', itemStyle: { color: COLORS.system } },
+    { name: 'Asset', itemStyle: { color: COLORS.asset } },
+    { name: 'Single point of failure', itemStyle: { color: COLORS.spof } },
+    { name: 'Common-mode', itemStyle: { color: COLORS.commonMode } }
+  ];
+
+  function nodeCategory(n) {
+    if (n.spof) { return 3; }
+    if (n.common_mode) { return 4; }
+    if (n.kind === 'service') { return 0; }
+    if (n.kind === 'system') { return 1; }
+    return 2;
+  }
+
+  function nodeSize(n, root) {
+    if (n.id === root) { return 36; }
+    if (n.kind === 'service') { return 26; }
+    if (n.kind === 'system') { return 20; }
+    return 12 + Math.min(10, Math.log10(Math.max(1, n.count || 1)) * 4);
+  }
+
+  function nodeTooltip(n) {
+    var lines = ['<b>' + esc(n.name || n.id) + '</b>', esc(n.id),
+      'Kind: ' + esc(n.kind), 'Owner: ' + esc(n.owner)];
+    if (n.category) { lines.push('Category: ' + esc(n.category)); }
+    if (n.count > 1) { lines.push('Fleet: ' + esc(num(n.count))); }
+    if (n.spof) { lines.push('<b class="tip-spof">Single point of failure</b>'); }
+    if (n.common_mode) { lines.push('<b class="tip-cm">Common-mode point of failure</b>'); }
+    return lines.join('<br>');
+  }
+
+  function drawGraph(el, g) {
+    var nodes = [];
+    var known = {};
+    var spofs = 0;
+    var common = 0;
+    (g.nodes || []).forEach(function (n) {
+      known[n.id] = true;
+      var cat = nodeCategory(n);
+      if (cat === 3) { spofs++; }
+      if (cat === 4) { common++; }
+      nodes.push({
+        id: n.id,
+        name: n.name || n.id,
+        category: cat,
+        symbolSize: nodeSize(n, g.service),
+        symbol: n.kind === 'service' ? 'roundRect' : (n.kind === 'system' ? 'diamond' : 'circle'),
+        raw: n
+      });
+    });
+    var links = [];
+    (g.edges || []).forEach(function (e) {
+      if (!known[e.from] || !known[e.to]) { return; }
+      links.push({
+        source: e.from,
+        target: e.to,
+        raw: e,
+        lineStyle: { type: e.kind === 'soft' ? 'dashed' : 'solid' }
+      });
+    });
+
+    el.textContent = '';
+    var chart = window.echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      tooltip: {
+        confine: true,
+        formatter: function (p) {
+          if (p.dataType === 'node') { return nodeTooltip(p.data.raw); }
+          if (p.dataType === 'edge') {
+            var e = p.data.raw;
+            return esc(e.from) + ' depends on ' + esc(e.to) + ' (' + esc(e.kind) + (e.group ? ', group ' + esc(e.group) : '') + ')';
+          }
+          return '';
+        }
+      },
+      legend: [{ data: CATEGORIES.map(function (c) { return c.name; }), bottom: 4, itemGap: 14, textStyle: { fontSize: 12 } }],
+      series: [{
+        type: 'graph',
+        layout: 'force',
+        roam: true,
+        draggable: true,
+        data: nodes,
+        links: links,
+        categories: CATEGORIES,
+        edgeSymbol: ['none', 'arrow'],
+        edgeSymbolSize: 6,
+        force: { repulsion: 140, edgeLength: [40, 110], gravity: 0.06, friction: 0.2 },
+        label: { show: nodes.length <= 80, position: 'right', fontSize: 11, color: '#333' },
+        labelLayout: { hideOverlap: true },
+        emphasis: { focus: 'adjacency', lineStyle: { width: 2 } },
+        lineStyle: { color: '#9aa3b2', opacity: 0.8, curveness: 0.08 },
+        scaleLimit: { min: 0.2, max: 6 }
+      }]
+    });
+    chart.on('dblclick', function (p) {
+      var href = p.dataType === 'node' && p.data.raw.href;
+      if (href && href.charAt(0) === '/' && href.charAt(1) !== '/') { window.location.assign(href); }
+    });
+    window.addEventListener('resize', function () { chart.resize(); });
+
+    el.setAttribute('data-nodes', String(nodes.length));
+    el.setAttribute('data-edges', String(links.length));
+    el.setAttribute('data-spofs', String(spofs));
+    el.setAttribute('data-common-mode', String(common));
+    el.setAttribute('data-ready', '1');
+    var note = document.getElementById('graph-note');
+    if (note && g.truncated) {
+      note.textContent = 'The graph is large: only part of it is drawn. The tables below list every single point of failure.';
+      note.hidden = false;
+    }
+  }
+
+  function initGraph(el) {
+    if (!window.echarts || el.getAttribute('data-ready')) { return; }
+    var src = el.getAttribute('data-graph-src');
+    if (!src || src.charAt(0) !== '/' || src.charAt(1) === '/') { return; }
+    fetch(src, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error('HTTP ' + r.status); }
+        return r.json();
+      })
+      .then(function (g) { drawGraph(el, g); })
+      .catch(function (err) {
+        el.textContent = 'The graph could not be loaded (' + err.message + ').';
+        el.setAttribute('data-error', '1');
+      });
+  }
+
+  function init(root) {
+    initCharts(root);
+    root.querySelectorAll('[data-graph-src]').forEach(initGraph);
+  }
+
+  document.addEventListener('DOMContentLoaded', function () { init(document); });
+  document.addEventListener('htmx:afterSettle', function (e) { init(e.target); });
+}());

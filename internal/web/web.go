@@ -1,0 +1,270 @@
+// Package web serves Bulwark's browser interface: server-rendered HTML pages
+// (html/template, parsed once at start, one typed view model per page) with
+// light progressive enhancement by htmx, and charts drawn by Apache ECharts
+// from JSON the server emits. Every asset is embedded, so the binary works
+// offline, and no page needs inline script or style, so the Content Security
+// Policy can forbid both.
+//
+// Pages read through bulwark.Store with the Principal that the auth
+// middleware put in the request context, so the store scopes every listing
+// to the caller's organization (and those that share with it).
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"bulwark"
+	"bulwark/internal/auth"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ContentSecurityPolicy is set on every response of the web handler unless
+// an outer middleware set one already. It allows scripts, styles and
+// fetches from this origin only: no inline script or style, no eval, no
+// framing, and forms may post only here.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Handler serves the pages. Create it with New.
+type Handler struct {
+	st    bulwark.Store
+	auth  *auth.Service
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+	// loginKey signs the anti-forgery token of the login form, which has
+	// no session to bind a token to yet.
+	loginKey []byte
+}
+
+// New parses the templates and returns the handler of every page and of
+// /static/. It fails only if a template does not parse, which is a bug.
+func New(st bulwark.Store, a *auth.Service, log *slog.Logger) (http.Handler, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	key, err := randomKey()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{st: st, auth: a, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h.routes()
+	return h, nil
+}
+
+// routes registers every route in one place.
+func (h *Handler) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
+
+	h.mux.HandleFunc("GET /login", h.loginForm)
+	h.mux.HandleFunc("POST /login", h.login)
+	h.mux.HandleFunc("POST /logout", h.logout)
+
+	h.mux.Handle("GET /{$}", h.user(h.dashboard))
+	h.mux.Handle("GET /organizations", h.user(h.organizations))
+	h.mux.Handle("GET /services", h.user(h.services))
+	h.mux.Handle("GET /services/{id}", h.user(h.service))
+	h.mux.Handle("GET /services/{id}/graph.json", h.userJSON(h.serviceGraph))
+	h.mux.Handle("GET /systems", h.user(h.systems))
+	h.mux.Handle("GET /systems/{id}", h.user(h.system))
+	h.mux.Handle("GET /assets", h.user(h.assets))
+	h.mux.Handle("GET /assets/{id}", h.user(h.asset))
+	h.mux.Handle("GET /criticality", h.user(h.criticality))
+	h.mux.Handle("/", h.user(h.notFound))
+}
+
+// ServeHTTP sets the security headers the pages rely on and authenticates
+// the caller unless an outer middleware did already.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	if hdr.Get("Content-Security-Policy") == "" {
+		hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	}
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if hdr.Get("Referrer-Policy") == "" {
+		hdr.Set("Referrer-Policy", "same-origin")
+	}
+	if _, ok := bulwark.PrincipalFrom(r.Context()); ok || h.auth == nil {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	h.auth.Middleware(h.mux).ServeHTTP(w, r)
+}
+
+// user wraps a page that needs a logged-in user: anyone else is sent to
+// the login page, which returns them here afterwards.
+func (h *Handler) user(page func(http.ResponseWriter, *http.Request, bulwark.Principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := bulwark.PrincipalFrom(r.Context())
+		if !ok {
+			target := "/login"
+			if r.URL.Path != "/" {
+				target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		page(w, r, p)
+	})
+}
+
+// userJSON wraps a JSON endpoint used by page scripts: without a user it
+// answers 401 rather than redirecting a fetch to an HTML page.
+func (h *Handler) userJSON(fn func(http.ResponseWriter, *http.Request, bulwark.Principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := bulwark.PrincipalFrom(r.Context())
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "login required"})
+			return
+		}
+		fn(w, r, p)
+	})
+}
+
+// render executes page into a buffer first, so that a template error gives
+// a clean 500 instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	t, ok := h.pages[page]
+	if !ok {
+		h.log.Error("web: unknown page", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.log.Error("web: render", "page", page, "path", r.URL.Path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders the error page for err: the safe message of a
+// *bulwark.Error, or "internal error" (logged) for anything else.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p bulwark.Principal, err error) {
+	status := statusOf(err)
+	msg := bulwark.ErrorMessage(err)
+	if status == http.StatusInternalServerError || status == http.StatusServiceUnavailable {
+		h.log.Error("web: request failed", "path", r.URL.Path, "err", err)
+		msg = "Something went wrong on our side. Please try again later."
+	}
+	h.render(w, r, status, "error", &ErrorPage{
+		Base:    h.base(r, p, "", "Error"),
+		Status:  status,
+		Message: msg,
+	})
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	h.fail(w, r, p, bulwark.Errorf(bulwark.ENOTFOUND, "There is no page at %s.", r.URL.Path))
+}
+
+// statusOf maps an error code to an HTTP status.
+func statusOf(err error) int {
+	switch bulwark.ErrorCode(err) {
+	case bulwark.EINVALID:
+		return http.StatusBadRequest
+	case bulwark.ENOTFOUND:
+		return http.StatusNotFound
+	case bulwark.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case bulwark.EFORBIDDEN:
+		return http.StatusForbidden
+	case bulwark.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case bulwark.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case bulwark.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case bulwark.ECONFLICT:
+		return http.StatusConflict
+	case bulwark.EUNSUPPORTED:
+		return http.StatusNotImplemented
+	case bulwark.ECANCELED:
+		return http.StatusRequestTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeJSON writes v as JSON. encoding/json escapes <, > and & so the
+// output is inert even if a browser were tricked into reading it as HTML.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// staticHandler serves the embedded assets. They change only with the
+// binary, so browsers may cache them for a day.
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// parsePages parses every page template together with the shared layout,
+// once, at start.
+func parsePages() (map[string]*template.Template, error) {
+	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: list templates: %w", err)
+	}
+	pages := make(map[string]*template.Template)
+	for _, name := range names {
+		page := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
+		if page == "layout" {
+			continue
+		}
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("web: clone layout: %w", err)
+		}
+		if _, err := t.ParseFS(templateFS, name); err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+		}
+		pages[page] = t
+	}
+	if len(pages) == 0 {
+		return nil, errors.New("web: no page templates")
+	}
+	return pages, nil
+}
