@@ -311,6 +311,10 @@ func (s *Service) auditTokenUse(ctx context.Context, tok *bulwark.Token, u *bulw
 // an address that keeps sending invalid bearer tokens.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, done := r.Context().Value(infoKey{}).(authInfo); done {
+			next.ServeHTTP(w, r) // an outer Middleware already authenticated r
+			return
+		}
 		now := s.opt.Now()
 		addr := "addr:" + ClientAddr(r)
 		if _, bearer := r.Header["Authorization"]; bearer {
@@ -373,7 +377,10 @@ func (s *Service) CheckCSRF(r *http.Request) bool {
 // the log more complete.
 func (s *Service) audit(ctx context.Context, u *bulwark.User, e bulwark.AuditEntry) {
 	ctx = context.WithoutCancel(ctx)
-	p := bulwark.Principal{Name: e.Actor, Role: bulwark.RoleViewer, Org: e.Org}
+	// Without a user (a failed login for an unknown e-mail) the entry is
+	// system-wide: the store records system-wide entries only for the
+	// System principal, which is used here for nothing but this append.
+	p := bulwark.Principal{Name: e.Actor, Role: bulwark.RoleViewer, Org: e.Org, System: e.Org == ""}
 	if u != nil {
 		p = bulwark.Principal{UserID: u.ID, Org: u.Org, Role: u.Role, Name: e.Actor}
 		e.Org = u.Org

@@ -1,0 +1,188 @@
+// Package api is Bulwark's REST/JSON API under /api/v1: listing and reading
+// the city model, the dependency-graph analysis, import and export, users,
+// API tokens and the audit log. Handlers are thin (decode, validate, call the
+// store or an engine, encode); the store enforces organization scope, and
+// every route declares the role it needs in routes(). The OpenAPI 3.1
+// description is served at /api/v1/openapi.json.
+package api
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"bulwark"
+	"bulwark/internal/auth"
+)
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+// policy is who may call a route. Every route names one explicitly.
+type policy int
+
+const (
+	_         policy = iota // the zero value is no policy: a test rejects it
+	public                  // anyone, no credentials
+	reader                  // any authenticated principal (every role reads)
+	self                    // any principal, acting on its own credentials
+	writer                  // analysts and admins: change the organization's data
+	admin                   // admins: users, others' tokens, the audit log
+)
+
+var policyNames = map[policy]string{public: "public", reader: "reader", self: "self", writer: "writer", admin: "admin"}
+
+func (p policy) String() string { return policyNames[p] }
+
+// allows reports whether pr may call a route with policy p.
+func (p policy) allows(pr bulwark.Principal) bool {
+	switch p {
+	case reader, self:
+		return true
+	case writer:
+		return pr.System || pr.Role.CanWrite()
+	case admin:
+		return pr.System || pr.Role == bulwark.RoleAdmin
+	}
+	return false
+}
+
+// route is one entry of the route table.
+type route struct {
+	pattern string // Go 1.22 ServeMux pattern: "METHOD /path/{wildcard}"
+	policy  policy
+	handle  func(w http.ResponseWriter, r *http.Request) error
+}
+
+// API serves /api/v1.
+type API struct {
+	st     bulwark.Store
+	auth   *auth.Service
+	log    *slog.Logger
+	routes []route
+	mux    *http.ServeMux
+	h      http.Handler // mux behind authentication
+	sem    chan struct{} // bounds concurrent imports and exports
+}
+
+// New returns the API handler. It authenticates requests itself (a no-op
+// when the server's auth middleware already did).
+func New(st bulwark.Store, a *auth.Service, log *slog.Logger) http.Handler {
+	return newAPI(st, a, log)
+}
+
+func newAPI(st bulwark.Store, a *auth.Service, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	api := &API{st: st, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2)}
+	api.routes = api.routeTable()
+	for _, rt := range api.routes {
+		api.mux.Handle(rt.pattern, api.wrap(rt))
+	}
+	api.h = api.mux
+	if a != nil {
+		api.h = a.Middleware(api.mux)
+	}
+	api.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		api.writeError(w, r, bulwark.Errorf(bulwark.ENOTFOUND, "no such API route: %s %s", r.Method, r.URL.Path))
+	})
+	return api
+}
+
+// routeTable is the whole API: every route, with its policy.
+func (a *API) routeTable() []route {
+	return []route{
+		{"GET /api/v1/healthz", public, a.healthz},
+		{"GET /api/v1/openapi.json", public, a.openapi},
+		{"GET /api/v1/me", reader, a.me},
+		{"GET /api/v1/counts", reader, a.counts},
+
+		{"GET /api/v1/organizations", reader, a.listOrganizations},
+		{"GET /api/v1/organizations/{id}", reader, a.getOrganization},
+		{"GET /api/v1/services", reader, a.listServices},
+		{"GET /api/v1/services/{id}", reader, a.getService},
+		{"DELETE /api/v1/services/{id}", writer, a.deleteEntity(bulwark.KindService)},
+		{"GET /api/v1/services/{id}/graph", reader, a.serviceGraph},
+		{"GET /api/v1/systems", reader, a.listSystems},
+		{"GET /api/v1/systems/{id}", reader, a.getSystem},
+		{"DELETE /api/v1/systems/{id}", writer, a.deleteEntity(bulwark.KindSystem)},
+		{"GET /api/v1/assets", reader, a.listAssets},
+		{"GET /api/v1/assets/{id}", reader, a.getAsset},
+		{"DELETE /api/v1/assets/{id}", writer, a.deleteEntity(bulwark.KindAsset)},
+		{"GET /api/v1/graph", reader, a.graphReport},
+
+		{"POST /api/v1/import", writer, a.importCity},
+		{"GET /api/v1/export", reader, a.exportCity},
+
+		{"GET /api/v1/users", admin, a.listUsers},
+		{"POST /api/v1/users", admin, a.createUser},
+		{"POST /api/v1/users/{id}/disable", admin, a.disableUser},
+		{"GET /api/v1/tokens", self, a.listTokens},
+		{"POST /api/v1/tokens", self, a.createToken},
+		{"DELETE /api/v1/tokens/{id}", self, a.revokeToken},
+		{"GET /api/v1/audit", admin, a.listAudit},
+		{"GET /api/v1/audit/verify", admin, a.verifyAudit},
+	}
+}
+
+// wrap enforces rt's policy and turns a returned error into the response.
+func (a *API) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.policy != public {
+			p, ok := bulwark.PrincipalFrom(r.Context())
+			if !ok {
+				a.writeError(w, r, bulwark.Errorf(bulwark.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token>"))
+				return
+			}
+			if !rt.policy.allows(p) {
+				a.writeError(w, r, bulwark.Errorf(bulwark.EFORBIDDEN, "your role (%s) may not %s", p.Role, describe(rt.pattern)))
+				return
+			}
+		}
+		if err := rt.handle(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// describe turns "DELETE /api/v1/services/{id}" into "DELETE /api/v1/services/{id}"
+// for messages; patterns carry no secrets.
+func describe(pattern string) string { return strings.TrimSpace(pattern) }
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.h.ServeHTTP(w, r)
+}
+
+func principal(r *http.Request) bulwark.Principal {
+	p, _ := bulwark.PrincipalFrom(r.Context())
+	return p
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (a *API) openapi(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(openapiJSON)
+	return nil
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	writeJSON(w, http.StatusOK, meDTO{UserID: p.UserID, Org: p.Org, Role: string(p.Role), Name: p.Name})
+	return nil
+}
+
+func (a *API) counts(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.st.CountEntities(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, countsDTO(c))
+	return nil
+}

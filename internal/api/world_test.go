@@ -1,0 +1,287 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"bulwark"
+	"bulwark/internal/auth"
+	"bulwark/internal/citymodel"
+	"bulwark/internal/sqlstore"
+)
+
+// cheapArgon keeps password hashing fast in tests.
+var cheapArgon = auth.Params{Memory: 64, Time: 1, Threads: 1}
+
+// worldOrgs are the tenants of the test world; shares lists who each shares
+// its city model with.
+var worldOrgs = []struct {
+	id, purview string
+	shares      []string
+}{
+	{"city", "city", nil},
+	{"water", "city", []string{"city"}},
+	{"port", "private", []string{"city"}},
+	{"hospital", "private", nil},
+}
+
+// worldYAML is a city in which every organization has services, systems
+// and assets; IDs are prefixed with the owner ("water-svc-1"), and no ID is
+// a substring of another, so that output can be scanned for foreign IDs.
+func worldYAML() string {
+	var b strings.Builder
+	b.WriteString("version: 1\norganizations:\n")
+	for _, o := range worldOrgs {
+		fmt.Fprintf(&b, "  - {id: %s, name: %s Org, purview: %s", o.id, strings.ToUpper(o.id[:1])+o.id[1:], o.purview)
+		if len(o.shares) > 0 {
+			fmt.Fprintf(&b, ", shares_with: [%s]", strings.Join(o.shares, ", "))
+		}
+		b.WriteString("}\n")
+	}
+	b.WriteString("services:\n")
+	for _, o := range worldOrgs {
+		for i := 1; i <= 2; i++ {
+			fmt.Fprintf(&b, "  - {id: %s-svc-%d, name: %s service %d, owner: %s, sector: water-wastewater, population: %d,\n", o.id, i, o.id, i, o.id, 1000*i)
+			fmt.Fprintf(&b, "     category: {confidentiality: low, integrity: high, availability: high}, depends_on: [{on: %s-sys-%d}]}\n", o.id, i)
+		}
+	}
+	b.WriteString("systems:\n")
+	for _, o := range worldOrgs {
+		for i := 1; i <= 2; i++ {
+			fmt.Fprintf(&b, "  - {id: %s-sys-%d, name: %s system %d, owner: %s, zone: ot}\n", o.id, i, o.id, i, o.id)
+		}
+	}
+	b.WriteString("assets:\n")
+	for _, o := range worldOrgs {
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(&b, "  - {id: %s-dev-%d, name: %s device %d, owner: %s, kind: plc, vendor: siemens, system: %s-sys-%d}\n",
+				o.id, i, o.id, i, o.id, o.id, 1+i%2)
+		}
+	}
+	return b.String()
+}
+
+// world is a running API over a real store holding worldYAML, with one user
+// (and API token) of each role in each organization.
+type world struct {
+	t     *testing.T
+	st    *sqlstore.DB
+	auth  *auth.Service
+	srv   *httptest.Server
+	users map[string]*worldUser // "water/admin"
+	logs  *bytes.Buffer
+}
+
+type worldUser struct {
+	key   string
+	user  bulwark.User
+	token string // API token secret
+	tokID int64
+}
+
+// visible reports whether a user of org may read what owner owns.
+func visible(org, owner string) bool {
+	if org == owner {
+		return true
+	}
+	for _, o := range worldOrgs {
+		if o.id == owner {
+			return slices.Contains(o.shares, org)
+		}
+	}
+	return false
+}
+
+func systemCtx() context.Context {
+	return bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
+}
+
+func newWorld(t *testing.T, opt auth.Options) *world {
+	t.Helper()
+	ctx := systemCtx()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "bulwark.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	src := citymodel.Source{Name: "world.yaml", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(worldYAML())), nil }}
+	if _, err := citymodel.Import(ctx, st, []citymodel.Source{src}, citymodel.ImportOptions{}); err != nil {
+		t.Fatalf("import world: %v", err)
+	}
+	logs := new(bytes.Buffer)
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	opt.Argon = cheapArgon
+	a := auth.New(st, opt, log)
+	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs}
+	w.srv = httptest.NewServer(New(st, a, log))
+	t.Cleanup(w.srv.Close)
+	for _, o := range worldOrgs {
+		for _, role := range []bulwark.Role{bulwark.RoleAdmin, bulwark.RoleAnalyst, bulwark.RoleViewer} {
+			w.addUser(o.id, role)
+		}
+	}
+	return w
+}
+
+// addUser creates a user of org with role and an API token for it.
+func (w *world) addUser(org string, role bulwark.Role) *worldUser {
+	w.t.Helper()
+	ctx := systemCtx()
+	key := org + "/" + string(role)
+	hash, err := auth.HashPasswordParams("password of "+key, cheapArgon)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	u := bulwark.User{Org: org, Email: string(role) + "@" + org + ".example", Name: key, Role: role, PasswordHash: hash}
+	if err := w.st.CreateUser(ctx, &u); err != nil {
+		w.t.Fatal(err)
+	}
+	secret, thash, err := auth.NewToken()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tok := bulwark.Token{UserID: u.ID, Name: "test", Hash: thash}
+	if err := w.st.CreateToken(ctx, &tok); err != nil {
+		w.t.Fatal(err)
+	}
+	wu := &worldUser{key: key, user: u, token: secret, tokID: tok.ID}
+	w.users[key] = wu
+	return wu
+}
+
+// response is what a test sees of one HTTP exchange.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+
+// do sends one request as the user with key as (by API token; "" for none).
+func (w *world) do(as, method, path, ctype, body string) response {
+	w.t.Helper()
+	req, err := http.NewRequest(method, w.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if body == "" {
+		req.Body = nil
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if as != "" {
+		u, ok := w.users[as]
+		if !ok {
+			w.t.Fatalf("no user %q", as)
+		}
+		req.Header.Set("Authorization", "Bearer "+u.token)
+	}
+	return w.send(req)
+}
+
+func (w *world) send(req *http.Request) response {
+	w.t.Helper()
+	res, err := w.srv.Client().Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, b}
+}
+
+// apiCase is one row of an API scenario table.
+type apiCase struct {
+	name   string
+	as     string // user key, "" for anonymous
+	method string
+	path   string
+	ctype  string
+	body   string
+	status int
+	// check, when set, inspects the response further.
+	check func(t *testing.T, r response)
+}
+
+func (w *world) run(t *testing.T, cases []apiCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := w.do(c.as, c.method, c.path, c.ctype, c.body)
+			if r.status != c.status {
+				t.Fatalf("%s %s as %q = %s, want status %d", c.method, c.path, c.as, r, c.status)
+			}
+			checkNoInternals(t, r)
+			if c.check != nil {
+				c.check(t, r)
+			}
+		})
+	}
+}
+
+// internals are strings that must never appear in a response body (EH-01).
+var internals = []string{"goroutine", "panic", "sql", "sqlite", "SELECT", "runtime.", ".go:", "/tmp/", "/home/", "/root/", "/usr/", "database/", "modernc", "stack"}
+
+func checkNoInternals(t *testing.T, r response) {
+	t.Helper()
+	if strings.HasPrefix(r.header.Get("Content-Type"), "application/yaml") {
+		return // exports are city data, not messages
+	}
+	body := string(r.body)
+	if strings.HasPrefix(body, `{"openapi"`) || strings.HasPrefix(body, "{\n  \"openapi\"") {
+		return
+	}
+	for _, s := range internals {
+		if strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
+			t.Errorf("response body leaks %q: %s", s, truncate(body, 300))
+		}
+	}
+}
+
+// decodeBody unmarshals a JSON response.
+func decodeBody[T any](t *testing.T, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("response is not the expected JSON (%v): %s", err, truncate(string(r.body), 300))
+	}
+	return v
+}
+
+// errorCode returns the error code of an error response.
+func errorCode(t *testing.T, r response) string {
+	t.Helper()
+	return decodeBody[errorBody](t, r).Error.Code
+}
+
+// allIDs lists every entity of the world by kind ("service" etc.) and owner.
+type entityRef struct{ kind, plural, id, owner string }
+
+func allEntities() []entityRef {
+	var out []entityRef
+	for _, o := range worldOrgs {
+		for i := 1; i <= 2; i++ {
+			out = append(out, entityRef{"service", "services", fmt.Sprintf("%s-svc-%d", o.id, i), o.id})
+			out = append(out, entityRef{"system", "systems", fmt.Sprintf("%s-sys-%d", o.id, i), o.id})
+		}
+		for i := 1; i <= 3; i++ {
+			out = append(out, entityRef{"asset", "assets", fmt.Sprintf("%s-dev-%d", o.id, i), o.id})
+		}
+	}
+	return out
+}
