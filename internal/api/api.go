@@ -23,12 +23,12 @@ var openapiJSON []byte
 type policy int
 
 const (
-	_         policy = iota // the zero value is no policy: a test rejects it
-	public                  // anyone, no credentials
-	reader                  // any authenticated principal (every role reads)
-	self                    // any principal, acting on its own credentials
-	writer                  // analysts and admins: change the organization's data
-	admin                   // admins: users, others' tokens, the audit log
+	_      policy = iota // the zero value is no policy: a test rejects it
+	public               // anyone, no credentials
+	reader               // any authenticated principal (every role reads)
+	self                 // any principal, acting on its own credentials
+	writer               // analysts and admins: change the organization's data
+	admin                // admins: users, others' tokens, the audit log
 )
 
 var policyNames = map[policy]string{public: "public", reader: "reader", self: "self", writer: "writer", admin: "admin"}
@@ -62,7 +62,7 @@ type API struct {
 	log    *slog.Logger
 	routes []route
 	mux    *http.ServeMux
-	h      http.Handler // mux behind authentication
+	h      http.Handler  // mux behind authentication
 	sem    chan struct{} // bounds concurrent imports and exports
 }
 

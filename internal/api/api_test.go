@@ -160,7 +160,7 @@ func TestMETA02_EveryRouteHasPolicy(t *testing.T) {
 // table describe the same operations, with the same policy.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	var doc struct {
-		OpenAPI string                                  `json:"openapi"`
+		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(openapiJSON, &doc); err != nil {

@@ -108,7 +108,7 @@ type assetDTO struct {
 
 // pageDTO is one page of a listing; Next is the cursor for the next page.
 type pageDTO[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 
