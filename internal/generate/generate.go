@@ -80,9 +80,12 @@ type plan struct {
 	// fleetScale shrinks fleets of cities beyond 10,000 asset entries, whose
 	// population grows only with the square root of their size.
 	fleetScale float64
-	orgs       []bulwark.Organization
-	svcs       []bulwark.Service
-	syss       []*planSys
+	// feeders are the power feeder systems; they come before every system
+	// of a higher layer.
+	feeders []string
+	orgs    []bulwark.Organization
+	svcs    []bulwark.Service
+	syss    []*planSys
 }
 
 type planSys struct {
@@ -222,7 +225,6 @@ func (p *plan) planSystems(variants map[string][]string) error {
 	for i, s := range p.svcs {
 		svcIndex[s.ID] = i
 	}
-	var feeders []string
 	add := func(t *sysT, id, name, siteKey, feeder string, extraDeps []bulwark.Dependency, svcFor func(useT) string) error {
 		if _, dup := index[id]; dup {
 			return fmt.Errorf("generate: duplicate system %s", id)
@@ -230,8 +232,8 @@ func (p *plan) planSystems(variants map[string][]string) error {
 		ps := &planSys{t: t}
 		ps.site = siteByKey(siteKey)
 		// Assets may only depend on a feeder that comes before their system.
-		if feeder == "" && len(feeders) > 0 && t.layer > 0 {
-			feeder = feeders[p.rng.IntN(len(feeders))]
+		if feeder == "" && len(p.feeders) > 0 && t.layer > 0 {
+			feeder = p.feeders[p.rng.IntN(len(p.feeders))]
 		}
 		if _, ok := index[feeder]; ok {
 			ps.feeder = feeder
@@ -273,7 +275,7 @@ func (p *plan) planSystems(variants map[string][]string) error {
 		index[id] = len(p.syss)
 		p.syss = append(p.syss, ps)
 		if strings.HasPrefix(id, "feeder-") {
-			feeders = append(feeders, id)
+			p.feeders = append(p.feeders, id)
 		}
 		return nil
 	}
@@ -492,6 +494,10 @@ func (p *plan) assets(emit func(*bulwark.City) error) error {
 				}
 				if sl.t.power && s.feeder != "" {
 					a.DependsOn = append(a.DependsOn, hard(s.feeder))
+				}
+				if sl.t.perFeed && s.t.layer > 0 {
+					// Spread over the city: each entry on a feeder of its own.
+					a.DependsOn = append(a.DependsOn, hard(p.feeders[p.rng.IntN(len(p.feeders))]))
 				}
 				for _, on := range sl.t.deps {
 					a.DependsOn = append(a.DependsOn, hard(on))

@@ -119,18 +119,19 @@ var serviceTemplates = []svcT{
 
 // slotT is a role assets play in a system.
 type slotT struct {
-	role   string  // key of roles
-	name   string  // asset name within the system
-	min    int     // entries given before any scaling
-	w      float64 // share of the extra entries when the city grows
-	fleet  [2]int64
-	group  string  // redundancy group of the system the entries form
-	needK  int     // the group needs k members...
-	needF  float64 // ...or this fraction of its members
-	soft   bool    // the system only degrades without them
-	power  bool    // each entry depends on the system's power feeder
-	deps   []string
-	fleetN bool // name entries as fleets ("... fleet 3")
+	role    string  // key of roles
+	name    string  // asset name within the system
+	min     int     // entries given before any scaling
+	w       float64 // share of the extra entries when the city grows
+	fleet   [2]int64
+	group   string  // redundancy group of the system the entries form
+	needK   int     // the group needs k members...
+	needF   float64 // ...or this fraction of its members
+	soft    bool    // the system only degrades without them
+	power   bool    // each entry depends on the system's power feeder
+	perFeed bool    // each entry depends on a feeder of its own
+	deps    []string
+	fleetN  bool // name entries as fleets ("... fleet 3")
 }
 
 func slot(role, name string, min int, w float64) slotT {
@@ -140,6 +141,7 @@ func (s slotT) grp(g string, k int) slotT      { s.group, s.needK = g, k; return
 func (s slotT) grpF(g string, f float64) slotT { s.group, s.needF = g, f; return s }
 func (s slotT) weak() slotT                    { s.soft = true; return s }
 func (s slotT) powered() slotT                 { s.power = true; return s }
+func (s slotT) spread() slotT                  { s.perFeed = true; return s }
 func (s slotT) fleetOf(lo, hi int64) slotT     { s.fleet = [2]int64{lo, hi}; s.fleetN = true; return s }
 func (s slotT) on(systems ...string) slotT     { s.deps = systems; return s }
 

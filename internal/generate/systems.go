@@ -49,7 +49,7 @@ var systemTemplates = []sysT{
 	{id: "metro-fiber", name: "Metro fiber ring", desc: "Fiber ring and aggregation switches across the city", owner: "telecom", zone: "field", layer: 1, rec: "net", site: "oldtown",
 		deps: deps(hard("telecom-core")), used: []useT{usedHard("telecom-backbone")},
 		slots: []slotT{
-			slot("switch", "Aggregation switch", 4, 1).grpF("ring", 0.75).powered(),
+			slot("switch", "Aggregation switch", 4, 1).grpF("ring", 0.75).spread(),
 		}},
 	{id: "mobile-core", name: "Mobile core (EPC)", desc: "Packet core, subscriber database and priority service for the cellular network", owner: "telecom", zone: "it", layer: 1, rec: "net", site: "oldtown",
 		deps: deps(hard("telecom-core")), used: []useT{usedHard("mobile-network")},
@@ -102,7 +102,7 @@ var systemTemplates = []sysT{
 	{id: "branch-site-%03d", name: "Branch site network %d", desc: "Network of a library, yard or community center", owner: "city-it", zone: "field", layer: 1, rec: "net", repeat: 1.5,
 		deps: deps(hard("city-wan")), used: []useT{usedSoft("city-it-services")},
 		slots: []slotT{
-			slot("router", "Site router", 1, 0.2),
+			slot("router", "Site router", 1, 0),
 			slot("switch", "Site switch", 1, 0.8).weak(),
 			slot("workstation", "Staff workstation", 0, 2).weak(),
 		}},
@@ -145,7 +145,7 @@ var systemTemplates = []sysT{
 	{id: "p25-radio", name: "P25 radio network", desc: "Trunked public safety radio: master site, tower sites and consoles", owner: "city-police", zone: "field", layer: 1, rec: "radio", site: "psb",
 		deps: deps(soft("city-core-network")), used: []useT{usedHard("public-safety-radio")},
 		slots: []slotT{
-			slot("radio-site", "Tower site", 5, 0.3).grp("sites", 3).powered(),
+			slot("radio-site", "Tower site", 5, 0.3).grp("sites", 3).spread(),
 			slot("server", "Radio master site controller", 2, 0).grp("master", 1),
 			slot("portable-radio", "Portable radios", 2, 0.3).weak().fleetOf(5, 40),
 		}},
@@ -158,7 +158,7 @@ var systemTemplates = []sysT{
 		deps: deps(hard("city-datacenter"), hard("active-directory")), used: []useT{usedSoft("city-it-services")},
 		slots: []slotT{
 			slot("backup", "Backup server", 1, 0),
-			slot("nas", "Backup storage", 1, 0.2),
+			slot("nas", "Backup storage", 1, 0),
 		}},
 	{id: "email", name: "E-mail and collaboration", desc: "Mail, intranet and document sharing", owner: "city-it", zone: "cloud", layer: 2, exposed: true, rec: "cloud", site: "datacenter",
 		deps: deps(hard("city-internet-edge"), hard("active-directory")), used: []useT{usedSoft("city-it-services")},
@@ -178,7 +178,7 @@ var systemTemplates = []sysT{
 	{id: "soc-siem", name: "Security monitoring (SIEM)", desc: "Log collection and alerting run by the CISO's office", owner: "city-ciso", zone: "it", layer: 2, rec: "it", site: "datacenter",
 		deps: deps(hard("city-core-network"), soft("city-datacenter")), used: []useT{usedSoft("city-it-services")},
 		slots: []slotT{
-			slot("siem", "Log analyzer", 1, 0.2),
+			slot("siem", "Log analyzer", 1, 0),
 			slot("workstation", "Analyst workstation", 2, 0.3).weak(),
 		}},
 	{id: "gis", name: "Geographic information system (GIS)", desc: "Maps and address points used by dispatch, permits and utilities", owner: "city-it", zone: "it", layer: 2, rec: "it", site: "datacenter",
@@ -206,10 +206,10 @@ var systemTemplates = []sysT{
 			slot("hmi", "Operator HMI", 2, 0.6).weak(),
 			slot("eng-ws", "Engineering workstation", 1, 0.2).weak(),
 		}},
-	{id: "water-treatment", name: "Harbor Road water treatment plant", desc: "Filtration, chemical dosing and clearwell controls", owner: "city-water", zone: "ot", layer: 3, rec: "ot", site: "harborrd", feeder: "feeder-h1",
+	{id: "water-treatment", name: "Harbor Road water treatment plant", desc: "Filtration, chemical dosing and clearwell controls", owner: "city-water", zone: "ot", layer: 3, rec: "ot", site: "harborrd", feeder: "feeder-h2",
 		deps: deps(soft("water-scada"), soft("water-ot-network")), used: []useT{usedHard("drinking-water")},
 		slots: []slotT{
-			slot("plc-large", "Filter and dosing PLC", 4, 0.4).powered(),
+			slot("plc-large", "Filter and dosing PLC", 4, 0.4).grpF("process", 0.75).powered(),
 			slot("hmi", "Plant HMI", 2, 0.3).weak(),
 			slot("io", "Chlorine and turbidity I/O", 2, 0.6).weak(),
 			slot("ups", "Control panel UPS", 1, 0).weak(),
@@ -308,7 +308,7 @@ var systemTemplates = []sysT{
 	{id: "signal-controllers", name: "Traffic signal controllers, downtown", desc: "Intersection controllers and cabinet equipment downtown", owner: "city-transport", zone: "field", layer: 3, rec: "field", site: "oldtown",
 		deps: deps(soft("traffic-network")), used: []useT{usedHard("traffic-signals")},
 		slots: []slotT{
-			slot("traffic-controller", "Signal controllers", 4, 0.5).grpF("controllers", 0.8).fleetOf(2, 12).powered(),
+			slot("traffic-controller", "Signal controllers", 4, 0.5).grpF("controllers", 0.8).fleetOf(2, 12).spread(),
 			slot("ind-switch", "Cabinet switch", 2, 0.4).weak().fleetOf(2, 12),
 		}},
 	{id: "traffic-corridor-%03d", name: "Traffic corridor %d signals", desc: "Coordinated signals along an arterial", owner: "city-transport", zone: "field", layer: 3, rec: "field", repeat: 2,
@@ -358,7 +358,7 @@ var systemTemplates = []sysT{
 	{id: "bus-depot-%03d", name: "Bus depot %d systems", desc: "Yard management, fueling and charging at a bus depot", owner: "transit", zone: "it", layer: 3, rec: "it", repeat: 0.7,
 		deps: deps(soft("transit-network")), used: []useT{usedSoft("public-transit")},
 		slots: []slotT{
-			slot("switch", "Depot switch", 1, 0.2),
+			slot("switch", "Depot switch", 1, 0),
 			slot("plc", "Charger and fuel controller", 1, 0.4).weak().powered(),
 			slot("workstation", "Depot workstation", 0, 0.5).weak(),
 		}},
@@ -444,7 +444,7 @@ var systemTemplates = []sysT{
 	{id: "police-rms", name: "Police records management system", desc: "Incident reports, warrants and evidence", owner: "city-police", zone: "it", layer: 3, rec: "it", site: "psb",
 		deps: deps(hard("city-datacenter"), hard("active-directory")), used: []useT{usedSoft("911-dispatch")},
 		slots: []slotT{
-			slot("app-server", "RMS server", 1, 0.1),
+			slot("app-server", "RMS server", 1, 0),
 			slot("db", "RMS database", 1, 0),
 		}},
 	{id: "police-vms", name: "Police VMS cameras", desc: "Public space video cameras and recorders", owner: "city-police", zone: "field", layer: 3, rec: "field", site: "psb",
@@ -469,7 +469,7 @@ var systemTemplates = []sysT{
 		deps: deps(soft("city-wan")), used: []useT{usedSoft("fire-station-alerting")},
 		slots: []slotT{
 			slot("router", "Station router", 1, 0),
-			slot("io", "Station alerting unit", 1, 0.2),
+			slot("io", "Station alerting unit", 1, 0),
 			slot("workstation", "Station workstation", 0, 0.6).weak(),
 		}},
 	{id: "ems-epcr", name: "EMS electronic patient care reporting", desc: "Patient care reports from ambulances to the hospital", owner: "city-fire", zone: "cloud", layer: 3, exposed: true, rec: "cloud", site: "psb",
@@ -486,7 +486,7 @@ var systemTemplates = []sysT{
 		}},
 	{id: "outdoor-sirens", name: "Outdoor warning sirens", desc: "Siren controllers on the waterfront and in low-lying districts", owner: "city-emergency", zone: "field", layer: 3, rec: "radio", site: "tidegate",
 		deps: deps(soft("p25-radio")), used: []useT{usedSoft("emergency-alerts")},
-		slots: []slotT{slot("siren", "Siren controllers", 3, 0.4).grpF("sirens", 0.7).fleetOf(2, 10).powered()}},
+		slots: []slotT{slot("siren", "Siren controllers", 3, 0.4).grpF("sirens", 0.7).fleetOf(2, 10).spread()}},
 	{id: "eoc-systems", name: "EOC systems", desc: "Video wall, incident management and workstations of the emergency operations center", owner: "city-emergency", zone: "it", layer: 3, rec: "it", site: "cityhall",
 		deps: deps(hard("city-core-network"), hard("active-directory"), soft("email")), used: []useT{usedHard("emergency-operations")},
 		slots: []slotT{
@@ -500,7 +500,7 @@ var systemTemplates = []sysT{
 		slots: []slotT{
 			slot("app-server", "EHR application server", 2, 0.2).grp("app", 1),
 			slot("db", "EHR database", 2, 0).grp("db", 1),
-			slot("vdi", "Clinical desktop broker", 1, 0.1),
+			slot("vdi", "Clinical desktop broker", 1, 0),
 			slot("workstation", "Clinical workstation", 3, 2).weak(),
 		}},
 	{id: "ed-systems", name: "Emergency department systems", desc: "Patient monitoring, tracking board and imaging in the emergency department", owner: "hospital", zone: "it", layer: 3, rec: "med", site: "hospital",
@@ -577,7 +577,7 @@ var systemTemplates = []sysT{
 	{id: "facility-%03d", name: "Facility %d building controls", desc: "Building controls of a library, school, pool or shelter", owner: "city-publicworks", zone: "ot", layer: 3, rec: "ot", repeat: 1.2,
 		deps: deps(soft("city-wan")), used: []useT{usedSoft("building-automation")},
 		slots: []slotT{
-			slot("bas", "HVAC controller", 1, 0.5),
+			slot("bas", "HVAC controller", 1, 0.5).grpF("hvac", 0.5),
 			slot("access-panel", "Door controllers", 0, 0.3).weak().fleetOf(2, 12),
 			slot("camera", "Facility cameras", 0, 0.3).weak().fleetOf(2, 16),
 		}},
@@ -620,7 +620,7 @@ func feeder(id, name, sub, siteKey string) sysT {
 
 func feederSlots() []slotT {
 	return []slotT{
-		slot("rtu", "Recloser controller", 1, 0.2),
+		slot("rtu", "Recloser controller", 1, 0),
 		slot("cell-gateway", "Feeder cellular modem", 1, 0).weak(),
 		slot("io", "Line sensors", 0, 0.3).weak().fleetOf(3, 20),
 	}
