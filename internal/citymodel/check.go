@@ -1,0 +1,303 @@
+package citymodel
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"bulwark"
+)
+
+// kind is a bit set of entity kinds, so that a reference can allow several.
+type kind uint8
+
+const (
+	kindOrg kind = 1 << iota
+	kindService
+	kindSystem
+	kindAsset
+)
+
+func (k kind) String() string {
+	var names []string
+	for _, x := range []struct {
+		k kind
+		n string
+	}{{kindOrg, "organization"}, {kindService, "service"}, {kindSystem, "system"}, {kindAsset, "asset"}} {
+		if k&x.k != 0 {
+			names = append(names, x.n)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "nothing"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+func kindOfNode(k bulwark.NodeKind) kind {
+	switch k {
+	case bulwark.KindService:
+		return kindService
+	case bulwark.KindSystem:
+		return kindSystem
+	case bulwark.KindAsset:
+		return kindAsset
+	}
+	return 0
+}
+
+// checker holds what the validation pass keeps across documents and files
+// to check references, uniqueness and redundancy groups once everything has
+// been read: ids with their kinds and positions, not whole entities.
+type checker struct {
+	p   *problems
+	ids map[string]declared
+
+	refs    []reference
+	groups  map[string]*groupInfo // key: owner id + "\x00" + group id
+	edges   map[[2]string]struct{} // system depends_on: (system, target)
+	members []assetMember          // asset -> system edges
+}
+
+type declared struct {
+	k  kind
+	at pos
+}
+
+type reference struct {
+	id    string
+	kinds kind
+	at    pos
+	field string
+	from  string
+}
+
+type groupInfo struct {
+	owner   string
+	ownerK  kind
+	g       bulwark.Group
+	members int
+	at      pos
+	field   string
+}
+
+type assetMember struct {
+	system, asset, group string
+	at, groupAt          pos
+	field, groupField    string
+}
+
+func newChecker(p *problems) *checker {
+	return &checker{p: p, ids: map[string]declared{}, groups: map[string]*groupInfo{}, edges: map[[2]string]struct{}{}}
+}
+
+func (c *checker) declare(k kind, id string, at pos, field string) {
+	if prev, ok := c.ids[id]; ok {
+		c.p.add(at, field, "duplicate id %q: already used by the %s at %s (ids are unique across organizations, services, systems and assets)", id, prev.k, c.p.where(prev.at))
+		return
+	}
+	c.ids[id] = declared{k, at}
+}
+
+func (c *checker) ref(id string, kinds kind, at pos, field, from string) {
+	c.refs = append(c.refs, reference{id, kinds, at, field, from})
+}
+
+func (c *checker) group(owner string, k kind, g bulwark.Group, members int, at pos, field string) {
+	c.groups[owner+"\x00"+g.ID] = &groupInfo{owner: owner, ownerK: k, g: g, members: members, at: at, field: field}
+}
+
+func (c *checker) systemEdge(system, target string) {
+	c.edges[[2]string{system, target}] = struct{}{}
+}
+
+func (c *checker) assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string) {
+	c.ref(system, kindSystem, at, field, asset)
+	c.members = append(c.members, assetMember{system, asset, group, at, groupAt, field, groupField})
+}
+
+// maxLookups caps store look-ups for references the import does not
+// declare itself; more unknown references than this are reported unresolved.
+const maxLookups = 10000
+
+// finish runs the checks that need the whole import and the store: it
+// resolves references not declared in the import with st (nil: none
+// stored), checks kinds, redundancy groups and repeated system edges.
+func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
+	stored := map[string]kind{} // ids found in the store
+	// Ids in the import that are already stored as a different kind.
+	if st != nil {
+		ids := make([]string, 0, len(c.ids))
+		for id := range c.ids {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		found, err := resolve(ctx, st, ids)
+		if err != nil {
+			return err
+		}
+		for id, k := range found {
+			if d := c.ids[id]; d.k != k && d.k != 0 {
+				c.p.add(d.at, "", "id %q is already used by a stored %s; ids are unique across all entities", id, k)
+			}
+		}
+		// References to entities not in the import. Organizations are
+		// looked up one by one (they are few); every id is also resolved
+		// as a node, so a reference of the wrong kind is named as such.
+		var missing []string
+		orgs := map[string]bool{}
+		for _, r := range c.refs {
+			if _, ok := c.ids[r.id]; ok {
+				continue
+			}
+			if r.kinds&kindOrg != 0 {
+				orgs[r.id] = true
+			}
+			missing = append(missing, r.id)
+		}
+		slices.Sort(missing)
+		missing = slices.Compact(missing)
+		if len(missing) > maxLookups*10 {
+			missing = missing[:maxLookups*10]
+		}
+		found, err = resolve(ctx, st, missing)
+		if err != nil {
+			return err
+		}
+		for id, k := range found {
+			stored[id] = k
+		}
+		n := 0
+		for _, id := range slices.Sorted(maps.Keys(orgs)) {
+			if _, isNode := stored[id]; isNode {
+				continue
+			}
+			if n++; n > maxLookups {
+				break
+			}
+			if _, err := st.FindOrganization(ctx, id); err == nil {
+				stored[id] = kindOrg
+			} else if bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
+				return fmt.Errorf("look up organization: %w", err)
+			}
+		}
+	}
+	for _, r := range c.refs {
+		k := c.ids[r.id].k
+		where := ""
+		if k == 0 {
+			k = stored[r.id]
+			where = "stored "
+		}
+		switch {
+		case k == 0:
+			c.p.add(r.at, r.field, "unknown %s %q: not declared in this import and not stored", r.kinds, r.id)
+		case k&r.kinds == 0:
+			c.p.add(r.at, r.field, "%q is %s, not %s", r.id, article(where+k.String()), article(r.kinds.String()))
+		}
+	}
+	// Assets joining their system: group declared, membership, repeated edge.
+	storedSystems := map[string]*bulwark.System{}
+	for _, m := range c.members {
+		if _, dup := c.edges[[2]string{m.system, m.asset}]; dup {
+			c.p.add(m.at, m.field, "system %q already lists %q in its depends_on; write the dependency once (on the asset's system field or in the system)", m.system, m.asset)
+		}
+		if m.group == "" {
+			continue
+		}
+		if c.ids[m.system].k == kindSystem {
+			g := c.groups[m.system+"\x00"+m.group]
+			if g == nil {
+				c.p.add(m.groupAt, m.groupField, "group %q is not declared in the groups of system %q", m.group, m.system)
+				continue
+			}
+			g.members++
+			continue
+		}
+		if stored[m.system] != kindSystem || st == nil {
+			continue // already reported as unknown
+		}
+		sys, ok := storedSystems[m.system]
+		if !ok && len(storedSystems) < maxLookups {
+			s, err := st.FindSystem(ctx, m.system)
+			if err != nil && bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
+				return fmt.Errorf("look up system: %w", err)
+			}
+			sys, storedSystems[m.system] = s, s
+		}
+		if sys != nil && !slices.ContainsFunc(sys.Groups, func(g bulwark.Group) bool { return g.ID == m.group }) {
+			c.p.add(m.groupAt, m.groupField, "group %q is not declared in the groups of the stored system %q", m.group, m.system)
+		}
+	}
+	// k of n: a group needs at most as many as name it.
+	for _, key := range slices.Sorted(maps.Keys(c.groups)) {
+		g := c.groups[key]
+		if g.g.Need <= g.members {
+			continue
+		}
+		n := g.members
+		if g.ownerK == kindSystem && st != nil {
+			// Assets already stored may belong to the group.
+			more, err := storedMembers(ctx, st, g.owner, g.g.ID, c.ids)
+			if err != nil {
+				return err
+			}
+			n += more
+		}
+		if g.g.Need > n {
+			c.p.add(g.at, g.field+".need", "group %q needs %d but only %d dependencies name it (need must be between 1 and the number of members)", g.g.ID, g.g.Need, n)
+		}
+	}
+	return nil
+}
+
+// storedMembers counts stored assets of system that are in group and are not
+// redeclared by the import.
+func storedMembers(ctx context.Context, st bulwark.CityStore, system, group string, ids map[string]declared) (int, error) {
+	n := 0
+	opt := bulwark.ListOptions{Limit: bulwark.MaxPageSize, System: system}
+	for {
+		page, err := st.ListAssets(ctx, opt)
+		if err != nil {
+			return 0, fmt.Errorf("list assets of system: %w", err)
+		}
+		for _, a := range page.Items {
+			if _, redeclared := ids[a.ID]; !redeclared && a.System == system && a.SystemGroup == group {
+				n++
+			}
+		}
+		if page.Next == "" {
+			return n, nil
+		}
+		opt.After = page.Next
+	}
+}
+
+// resolve asks the store for the kinds of ids, in batches.
+func resolve(ctx context.Context, st bulwark.CityStore, ids []string) (map[string]kind, error) {
+	out := map[string]kind{}
+	for len(ids) > 0 {
+		n := min(len(ids), batchSize)
+		found, err := st.ResolveIDs(ctx, ids[:n])
+		if err != nil {
+			return nil, fmt.Errorf("resolve ids: %w", err)
+		}
+		for id, k := range found {
+			out[id] = kindOfNode(k)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
+}
