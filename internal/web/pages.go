@@ -223,7 +223,7 @@ func (h *Handler) organizations(w http.ResponseWriter, r *http.Request, p bulwar
 		h.fail(w, r, p, err)
 		return
 	}
-	page := &OrganizationsPage{Base: h.base(r, p, "organizations", "Organizations")}
+	page := &OrganizationsPage{Base: h.base(r, p, "organizations", "Organizations"), First: firstURL(r)}
 	for _, o := range orgs.Items {
 		page.Orgs = append(page.Orgs, OrgRow{ID: o.ID, Name: o.Name, Purview: string(o.Purview), Contacts: o.Contacts, SharesWith: o.SharesWith})
 	}
@@ -387,8 +387,12 @@ func (h *Handler) serviceGraph(w http.ResponseWriter, r *http.Request, p bulwark
 	}
 	out := GraphJSON{Service: v.Service, Truncated: v.Truncated, Nodes: make([]GraphNode, 0, len(v.Nodes)), Edges: make([]GraphEdge, 0, len(v.Edges))}
 	for _, n := range v.Nodes {
+		href := ""
+		if !strings.Contains(n.ID, "/") { // aggregate nodes ("dependent/kind") have no page
+			href = entityHref(n.Kind, n.ID)
+		}
 		out.Nodes = append(out.Nodes, GraphNode{ID: n.ID, Name: n.Name, Kind: n.Kind, Owner: n.Owner, Category: n.Category,
-			SPOF: n.SPOF, CommonMode: n.CommonMode, Count: n.Count, Href: entityHref(n.Kind, n.ID)})
+			SPOF: n.SPOF, CommonMode: n.CommonMode, Count: n.Count, Href: href})
 	}
 	for _, e := range v.Edges {
 		out.Edges = append(out.Edges, GraphEdge{From: e.From, To: e.To, Kind: e.Kind, Group: e.Group})

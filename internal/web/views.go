@@ -99,8 +99,8 @@ type NodeRow struct {
 // OrganizationsPage lists the visible organizations.
 type OrganizationsPage struct {
 	Base
-	Orgs []OrgRow
-	Next string
+	Orgs        []OrgRow
+	Next, First string
 }
 
 // OrgRow is one organization.

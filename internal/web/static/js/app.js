@@ -87,8 +87,9 @@
   ];
 
   function nodeCategory(n) {
-    if (n.spof) { return 3; }
+    // A common-mode node is also a SPOF; it is drawn in its own colour.
     if (n.common_mode) { return 4; }
+    if (n.spof) { return 3; }
     if (n.kind === 'service') { return 0; }
     if (n.kind === 'system') { return 1; }
     return 2;
