@@ -209,4 +209,3 @@ func between(s, start, end string) string {
 	}
 	return s[:j]
 }
-
