@@ -249,10 +249,10 @@ func (s *Service) authenticate(r *http.Request) authInfo {
 			return in
 		}
 		scheme, secret, _ := strings.Cut(h[0], " ")
-		if !strings.EqualFold(scheme, "Bearer") || !wellFormedToken(strings.TrimSpace(secret)) {
+		if !strings.EqualFold(scheme, "Bearer") || !wellFormedToken(secret) {
 			return in
 		}
-		tok, u, err := s.st.FindTokenByHash(ctx, HashSecret(strings.TrimSpace(secret)), now)
+		tok, u, err := s.st.FindTokenByHash(ctx, HashSecret(secret), now)
 		if err != nil {
 			if bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
 				s.log.Error("token lookup", "err", err)
