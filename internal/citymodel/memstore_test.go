@@ -119,7 +119,7 @@ func (s *memStore) ResolveIDs(_ context.Context, ids []string) (map[string]bulwa
 	return out, nil
 }
 
-func list[T any](m map[string]T, opt bulwark.ListOptions, keep func(T) bool) bulwark.Page[T] {
+func listPage[T any](m map[string]T, opt bulwark.ListOptions, keep func(T) bool) bulwark.Page[T] {
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		if id > opt.After && (keep == nil || keep(m[id])) {
@@ -145,22 +145,22 @@ func list[T any](m map[string]T, opt bulwark.ListOptions, keep func(T) bool) bul
 func (s *memStore) ListOrganizations(_ context.Context, opt bulwark.ListOptions) (bulwark.Page[bulwark.Organization], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return list(s.orgs, opt, nil), nil
+	return listPage(s.orgs, opt, nil), nil
 }
 func (s *memStore) ListServices(_ context.Context, opt bulwark.ListOptions) (bulwark.Page[bulwark.Service], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return list(s.services, opt, nil), nil
+	return listPage(s.services, opt, nil), nil
 }
 func (s *memStore) ListSystems(_ context.Context, opt bulwark.ListOptions) (bulwark.Page[bulwark.System], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return list(s.systems, opt, nil), nil
+	return listPage(s.systems, opt, nil), nil
 }
 func (s *memStore) ListAssets(_ context.Context, opt bulwark.ListOptions) (bulwark.Page[bulwark.Asset], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return list(s.assets, opt, func(a bulwark.Asset) bool { return opt.System == "" || a.System == opt.System }), nil
+	return listPage(s.assets, opt, func(a bulwark.Asset) bool { return opt.System == "" || a.System == opt.System }), nil
 }
 
 func find[T any](m map[string]T, id, what string) (*T, error) {

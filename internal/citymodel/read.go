@@ -151,7 +151,9 @@ func (r *run) openSource(i int, src Source) (rd io.Reader, raw *rawReader, close
 		return nil, nil, nil, false, nil
 	}
 	raw = &rawReader{r: rc, run: r, h: sha256.New()}
-	br := bufio.NewReaderSize(raw, 64<<10)
+	// A small buffer keeps the compressed-bytes count (for the bomb
+	// check) close to what gzip has consumed; large reads bypass it.
+	br := bufio.NewReaderSize(raw, 4<<10)
 	rd = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, gzipMagic) {
 		zr, err := gzip.NewReader(br)
