@@ -59,7 +59,7 @@ type checker struct {
 	ids map[string]declared
 
 	refs    []reference
-	groups  map[string]*groupInfo // key: owner id + "\x00" + group id
+	groups  map[string]*groupInfo  // key: owner id + "\x00" + group id
 	edges   map[[2]string]struct{} // system depends_on: (system, target)
 	members []assetMember          // asset -> system edges
 }

@@ -83,9 +83,9 @@ type CSVMapping struct {
 
 // ImportResult tells what an import read and what the store did with it.
 type ImportResult struct {
-	Files                                                    int
+	Files                                                  int
 	Organizations, Services, Systems, Assets, Dependencies int64
-	Stats                                                    bulwark.ImportStats
+	Stats                                                  bulwark.ImportStats
 }
 
 // format is the syntax of a source.

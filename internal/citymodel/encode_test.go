@@ -307,8 +307,8 @@ func genCity(t *rapid.T) bulwark.City {
 	for i := range nast {
 		a := bulwark.Asset{ID: astID(i), Name: genText(t, "name", 1), Owner: owner(), Kind: genText(t, "akind", 0), Vendor: genText(t, "vendor", 0),
 			Product: genText(t, "product", 0), Version: genText(t, "version", 0), Count: rapid.Int64Range(1, 100000).Draw(t, "count"),
-			CPEs:  rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"cpe:2.3:h:siemens:s7:-:*:*:*:*:*:*:*", `cpe:2.3:a:foo\\bar:big\$money:*:*:*:*:*:*:*:*`, "cpe:2.3:o:x:y:1.0:*:*:en-us:*:*:*:*"}), 0, 3, rapid.ID[string]).Draw(t, "cpe"),
-			PURLs: rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pkg:npm/%40a/b@1.0", "pkg:deb/debian/curl@7.50.3-1?arch=i386"}), 0, 2, rapid.ID[string]).Draw(t, "purl"),
+			CPEs:     rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"cpe:2.3:h:siemens:s7:-:*:*:*:*:*:*:*", `cpe:2.3:a:foo\\bar:big\$money:*:*:*:*:*:*:*:*`, "cpe:2.3:o:x:y:1.0:*:*:en-us:*:*:*:*"}), 0, 3, rapid.ID[string]).Draw(t, "cpe"),
+			PURLs:    rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pkg:npm/%40a/b@1.0", "pkg:deb/debian/curl@7.50.3-1?arch=i386"}), 0, 2, rapid.ID[string]).Draw(t, "purl"),
 			Location: bulwark.Location{Site: genText(t, "site", 0)}}
 		if rapid.Bool().Draw(t, "located") {
 			a.Location.Lat = rapid.Float64Range(-90, 90).Draw(t, "lat")

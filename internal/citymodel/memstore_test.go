@@ -38,7 +38,9 @@ type memTx struct {
 	done bool
 }
 
-func (s *memStore) BeginImport(ctx context.Context) (bulwark.ImportTx, error) { return &memTx{s: s}, nil }
+func (s *memStore) BeginImport(ctx context.Context) (bulwark.ImportTx, error) {
+	return &memTx{s: s}, nil
+}
 
 func (t *memTx) PutOrganizations(_ context.Context, v []bulwark.Organization) error {
 	t.c.Organizations = append(t.c.Organizations, slices.Clone(v)...)
@@ -210,7 +212,6 @@ func (s *memStore) total() int {
 func src(name, content string) Source {
 	return Source{Name: name, Open: func() (io.ReadCloser, error) { return nopCloser{strings.NewReader(content)}, nil }}
 }
-
 
 type nopCloser struct{ io.Reader }
 
