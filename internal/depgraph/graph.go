@@ -40,7 +40,6 @@ type Graph struct {
 	pop    []int64
 	cat    []bulwark.Category
 	count  []int64
-	index  map[string]int32
 
 	// Forward edges of node x are off[x]..off[x+1]: x depends on to[e].
 	// Within a node, ungrouped edges come first, then each group's members
@@ -67,10 +66,12 @@ type Graph struct {
 // Len is the number of nodes.
 func (g *Graph) Len() int { return len(g.ids) }
 
-// Lookup returns the dense id of the node with the given entity ID.
+// Lookup returns the dense id of the node with the given entity ID. Ids
+// follow ID order, so this is a binary search rather than a map that would
+// cost a million string hashes to build.
 func (g *Graph) Lookup(id string) (int32, bool) {
-	x, ok := g.index[id]
-	return x, ok
+	x, ok := slices.BinarySearch(g.ids, id)
+	return int32(x), ok
 }
 
 // ID returns the entity ID of node x.
@@ -127,7 +128,19 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		order[i] = int32(i)
 	}
 	if !slices.IsSortedFunc(d.Nodes, func(a, b bulwark.GraphNode) int { return strings.Compare(a.ID, b.ID) }) {
-		slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(d.Nodes[a].ID, d.Nodes[b].ID) })
+		// Sort (ID, index) pairs: compact, so the comparisons stay in cache.
+		type pair struct {
+			id string
+			i  int32
+		}
+		pairs := make([]pair, len(d.Nodes))
+		for i := range d.Nodes {
+			pairs[i] = pair{d.Nodes[i].ID, int32(i)}
+		}
+		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.id, b.id) })
+		for x, p := range pairs {
+			order[x] = p.i
+		}
 	}
 
 	n := len(d.Nodes)
@@ -139,40 +152,35 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		pop:    make([]int64, n),
 		cat:    make([]bulwark.Category, n),
 		count:  make([]int64, n),
-		index:  make(map[string]int32, n),
 	}
-	refs := make(map[int64]int32, n)
+	refs := newRefIndex(d.Nodes)
 	for x, i := range order {
 		nd := &d.Nodes[i]
-		field := fmt.Sprintf("nodes[%d]", i)
-		if !bulwark.ValidID(nd.ID) {
-			p.add(field+".id", "invalid ID %s", quote(nd.ID))
+		if !validID(nd.ID) {
+			p.add(at("nodes", i, "id"), "invalid ID %s", quote(nd.ID))
 		} else if x > 0 && g.ids[x-1] == nd.ID {
-			p.add(field+".id", "duplicate ID %q", nd.ID)
+			p.add(at("nodes", i, "id"), "duplicate ID %q", nd.ID)
 		}
 		if nd.Ref < 1 {
-			p.add(field+".ref", "ref %d of %s is not positive", nd.Ref, quote(nd.ID))
-		} else if _, dup := refs[nd.Ref]; dup {
-			p.add(field+".ref", "duplicate ref %d (%s)", nd.Ref, quote(nd.ID))
-		} else {
-			refs[nd.Ref] = int32(x)
+			p.add(at("nodes", i, "ref"), "ref %d of %s is not positive", nd.Ref, quote(nd.ID))
+		} else if !refs.set(nd.Ref, int32(x)) {
+			p.add(at("nodes", i, "ref"), "duplicate ref %d (%s)", nd.Ref, quote(nd.ID))
 		}
 		if nd.Kind < bulwark.KindService || nd.Kind > bulwark.KindAsset {
-			p.add(field+".kind", "node %s has unknown kind %d", quote(nd.ID), nd.Kind)
+			p.add(at("nodes", i, "kind"), "node %s has unknown kind %d", quote(nd.ID), nd.Kind)
 		}
 		if nd.Population < 0 {
-			p.add(field+".population", "node %s has negative population %d", quote(nd.ID), nd.Population)
+			p.add(at("nodes", i, "population"), "node %s has negative population %d", quote(nd.ID), nd.Population)
 		}
 		if nd.Count < 0 {
-			p.add(field+".count", "node %s has negative count %d", quote(nd.ID), nd.Count)
+			p.add(at("nodes", i, "count"), "node %s has negative count %d", quote(nd.ID), nd.Count)
 		}
 		c := nd.Category
 		if c.Confidentiality > bulwark.LevelHigh || c.Integrity > bulwark.LevelHigh || c.Availability > bulwark.LevelHigh {
-			p.add(field+".category", "node %s has an invalid impact level", quote(nd.ID))
+			p.add(at("nodes", i, "category"), "node %s has an invalid impact level", quote(nd.ID))
 		}
 		g.ids[x], g.names[x], g.owners[x], g.kinds[x] = nd.ID, nd.Name, nd.Owner, nd.Kind
 		g.pop[x], g.cat[x], g.count[x] = nd.Population, nd.Category, nd.Count
-		g.index[nd.ID] = int32(x)
 	}
 
 	// Groups, keyed by owner and group ID.
@@ -182,19 +190,18 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 	}
 	groups := make(map[gkey]int32, len(d.Groups))
 	for i, gr := range d.Groups {
-		field := fmt.Sprintf("groups[%d]", i)
-		owner, ok := refs[gr.Owner]
+		owner, ok := refs.get(gr.Owner)
 		if !ok {
-			p.add(field+".owner", "group %s belongs to unknown node ref %d", quote(gr.ID), gr.Owner)
+			p.add(at("groups", i, "owner"), "group %s belongs to unknown node ref %d", quote(gr.ID), gr.Owner)
 			continue
 		}
 		if gr.ID == "" {
-			p.add(field+".id", "group of %q has an empty ID", g.ids[owner])
+			p.add(at("groups", i, "id"), "group of %q has an empty ID", g.ids[owner])
 			continue
 		}
 		k := gkey{owner, gr.ID}
 		if _, dup := groups[k]; dup {
-			p.add(field+".id", "duplicate group %q of %q", gr.ID, g.ids[owner])
+			p.add(at("groups", i, "id"), "duplicate group %q of %q", gr.ID, g.ids[owner])
 			continue
 		}
 		groups[k] = int32(len(g.groupOwner))
@@ -213,17 +220,16 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 	}
 	edges := make([]edge, 0, len(d.Edges))
 	for i, e := range d.Edges {
-		field := fmt.Sprintf("edges[%d]", i)
-		from, okf := refs[e.From]
-		to, okt := refs[e.To]
+		from, okf := refs.get(e.From)
+		to, okt := refs.get(e.To)
 		if !okf {
-			p.add(field+".from", "edge from unknown node ref %d", e.From)
+			p.add(at("edges", i, "from"), "edge from unknown node ref %d", e.From)
 		}
 		if !okt {
 			if okf {
-				p.add(field+".to", "dependency of %q on unknown node ref %d", g.ids[from], e.To)
+				p.add(at("edges", i, "to"), "dependency of %q on unknown node ref %d", g.ids[from], e.To)
 			} else {
-				p.add(field+".to", "edge to unknown node ref %d", e.To)
+				p.add(at("edges", i, "to"), "edge to unknown node ref %d", e.To)
 			}
 		}
 		soft := false
@@ -232,7 +238,7 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		case bulwark.Soft:
 			soft = true
 		default:
-			p.add(field+".kind", "edge has unknown kind %s", quote(string(e.Kind)))
+			p.add(at("edges", i, "kind"), "edge has unknown kind %s", quote(string(e.Kind)))
 		}
 		if !okf || !okt {
 			continue
@@ -241,7 +247,7 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		if e.Group != "" {
 			gi, ok := groups[gkey{from, e.Group}]
 			if !ok {
-				p.add(field+".group", "dependency of %q on %q names group %s, which %q does not declare",
+				p.add(at("edges", i, "group"), "dependency of %q on %q names group %s, which %q does not declare",
 					g.ids[from], g.ids[to], quote(e.Group), g.ids[from])
 				continue
 			}
@@ -328,6 +334,74 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		next[y]++
 	}
 	return g, nil
+}
+
+// refIndex maps store refs to dense ids: a slice when the refs are
+// reasonably dense (store keys and FromCity's 1..n are), a map otherwise.
+type refIndex struct {
+	dense []int32 // dense[ref] = id+1, 0 = absent
+	m     map[int64]int32
+}
+
+func newRefIndex(nodes []bulwark.GraphNode) *refIndex {
+	var hi int64
+	for _, n := range nodes {
+		hi = max(hi, n.Ref)
+	}
+	if hi <= 4*int64(len(nodes))+1024 {
+		return &refIndex{dense: make([]int32, hi+1)}
+	}
+	return &refIndex{m: make(map[int64]int32, len(nodes))}
+}
+
+// set records ref -> x; it reports false if ref is already taken.
+func (r *refIndex) set(ref int64, x int32) bool {
+	if r.m != nil {
+		if _, dup := r.m[ref]; dup {
+			return false
+		}
+		r.m[ref] = x
+		return true
+	}
+	if r.dense[ref] != 0 {
+		return false
+	}
+	r.dense[ref] = x + 1
+	return true
+}
+
+func (r *refIndex) get(ref int64) (int32, bool) {
+	if r.m != nil {
+		x, ok := r.m[ref]
+		return x, ok
+	}
+	if ref < 0 || ref >= int64(len(r.dense)) || r.dense[ref] == 0 {
+		return 0, false
+	}
+	return r.dense[ref] - 1, true
+}
+
+// validID is bulwark.ValidID without the regular expression, which costs
+// more than the rest of Compile on a million nodes.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > bulwark.MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == ':' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// at names a field of the i-th element of a GraphData list, for problems.
+func at[I int | int32](list string, i I, field string) string {
+	return fmt.Sprintf("%s[%d].%s", list, i, field)
 }
 
 // quote renders a possibly hostile string for an error message, shortened.

@@ -215,3 +215,52 @@ func TestHighWater(t *testing.T) {
 		})
 	}
 }
+
+func TestValidIDMatchesRoot(t *testing.T) {
+	for _, id := range []string{"", "a", "A9", "9", "a.b_c:d-e", ".a", "-a", "a b", "a/b", "é", "a\x00", strings.Repeat("x", 128), strings.Repeat("x", 129), "x\n"} {
+		if got, want := validID(id), bulwark.ValidID(id); got != want {
+			t.Errorf("validID(%q) = %v, bulwark.ValidID = %v", id, got, want)
+		}
+	}
+}
+
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"a", "a.b", "-x", "é", "a\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := validID(id), bulwark.ValidID(id); got != want {
+			t.Fatalf("validID(%q) = %v, bulwark.ValidID = %v", id, got, want)
+		}
+	})
+}
+
+// TestCompileSparseRefs covers refs far apart (a map instead of a slice).
+func TestCompileSparseRefs(t *testing.T) {
+	for _, scale := range []int64{1, 1 << 40} {
+		d := spec(t, `
+			service s 1
+			system x
+			asset y
+			s -> x
+			x -> y`)
+		for i := range d.Nodes {
+			d.Nodes[i].Ref *= scale
+		}
+		for i := range d.Edges {
+			d.Edges[i].From *= scale
+			d.Edges[i].To *= scale
+		}
+		g, err := Compile(d)
+		if err != nil {
+			t.Fatalf("scale %d: %v", scale, err)
+		}
+		if got := outcomeOf(Analyze(g)).SPOFs["s"]; !cmp.Equal(got, []string{"x", "y"}) {
+			t.Errorf("scale %d: SPOFs = %v", scale, got)
+		}
+		d.Edges[1].To = 3*scale + 1
+		if _, err := Compile(d); err == nil {
+			t.Errorf("scale %d: dangling ref accepted", scale)
+		}
+	}
+}

@@ -209,7 +209,7 @@ func (a *Analysis) spof(i int, x int32) (spof, commonMode bool) {
 // is not a service.
 func (a *Analysis) ServiceView(serviceID string) (v *View, ok bool) {
 	g := a.g
-	s, found := g.index[serviceID]
+	s, found := g.Lookup(serviceID)
 	if !found || g.kinds[s] != bulwark.KindService {
 		return nil, false
 	}
