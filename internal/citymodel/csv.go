@@ -41,9 +41,9 @@ var csvAliases = map[string]string{
 	"lat": "lat", "latitude": "lat",
 	"lon": "lon", "lng": "lon", "long": "lon", "longitude": "lon",
 	"count": "count", "quantity": "count", "qty": "count",
-	"system": "system",
+	"system":     "system",
 	"dependency": "dependency",
-	"group": "group",
+	"group":      "group",
 }
 
 // normHeader folds a header for matching: trimmed, lower case, spaces and
