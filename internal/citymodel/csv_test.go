@@ -124,3 +124,15 @@ func TestSplitList(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// TestExamples imports the documented examples together.
+func TestExamples(t *testing.T) {
+	st := newMemStore()
+	res, err := Import(context.Background(), st, []Source{FileSource("../../examples/city.yaml"), FileSource("../../examples/assets.csv")}, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 2 || res.Assets != 12 {
+		t.Errorf("result %+v", res)
+	}
+}
