@@ -12,9 +12,9 @@ import (
 // demo streams the bundled demo city.
 func demo(emit func(*bulwark.City) error) error { return generate.Demo(emit) }
 
-// demoService picks the service whose graph tells the story best: one with
-// a common-mode point of failure and the most single points of failure,
-// among those small enough to read on one screen.
+// demoService picks the service whose graph tells the story best: the
+// drinking-water service, or else one with a common-mode point of failure
+// and the most single points of failure among those that fit one screen.
 func demoService(t *testing.T, inst *instance) string {
 	t.Helper()
 	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
@@ -29,8 +29,11 @@ func demoService(t *testing.T, inst *instance) string {
 	an := depgraph.Analyze(g)
 	best, bestScore := "", -1
 	for _, s := range an.Report(1).Services {
+		if s.ID == "drinking-water" { // the demo's story: one feeder powers both redundant pumps
+			return s.ID
+		}
 		v, ok := an.ServiceView(s.ID)
-		if !ok || len(v.Nodes) > 60 {
+		if !ok || len(v.Nodes) > 250 {
 			continue
 		}
 		score := len(s.SPOFs)

@@ -379,7 +379,7 @@ func TestDemoGraph(t *testing.T) {
 		return
 	}
 	// Let the force layout settle, then frame the graph section.
-	run(t, ctx, chromedp.Sleep(4*time.Second), chromedp.ScrollIntoView(chromedp.CSS("h1")))
+	run(t, ctx, chromedp.EmulateViewport(1400, 1080), chromedp.Sleep(5*time.Second))
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)

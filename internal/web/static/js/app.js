@@ -131,6 +131,17 @@
         raw: n
       });
     });
+    // Large graphs label only what matters: services, systems and the
+    // points of failure.
+    var crowded = nodes.length > 80;
+    nodes.forEach(function (d) {
+      if (d.category >= 3) {
+        d.symbolSize += 6;
+      }
+      if (crowded) {
+        d.label = { show: d.category !== 2 };
+      }
+    });
     var links = [];
     (g.edges || []).forEach(function (e) {
       if (!known[e.from] || !known[e.to]) { return; }
@@ -156,7 +167,7 @@
           return '';
         }
       },
-      legend: [{ data: CATEGORIES.map(function (c) { return c.name; }), bottom: 4, itemGap: 14, textStyle: { fontSize: 12 } }],
+      legend: [{ data: CATEGORIES.map(function (c) { return c.name; }), top: 6, itemGap: 14, textStyle: { fontSize: 12 } }],
       series: [{
         type: 'graph',
         layout: 'force',
@@ -167,11 +178,15 @@
         categories: CATEGORIES,
         edgeSymbol: ['none', 'arrow'],
         edgeSymbolSize: 6,
-        force: { repulsion: 140, edgeLength: [40, 110], gravity: 0.06, friction: 0.2 },
-        label: { show: nodes.length <= 80, position: 'right', fontSize: 11, color: '#333' },
+        top: 40,
+        bottom: 10,
+        zoom: crowded ? 0.8 : 1,
+        force: crowded ? { repulsion: 80, edgeLength: [20, 64], gravity: 0.25, friction: 0.2 }
+          : { repulsion: 140, edgeLength: [40, 110], gravity: 0.06, friction: 0.2 },
+        label: { show: true, position: 'right', fontSize: 11, color: '#333' },
         labelLayout: { hideOverlap: true },
         emphasis: { focus: 'adjacency', lineStyle: { width: 2 } },
-        lineStyle: { color: '#9aa3b2', opacity: 0.8, curveness: 0.08 },
+        lineStyle: { color: '#9aa3b2', opacity: crowded ? 0.35 : 0.8, curveness: 0.08 },
         scaleLimit: { min: 0.2, max: 6 }
       }]
     });
@@ -188,7 +203,7 @@
     el.setAttribute('data-ready', '1');
     var note = document.getElementById('graph-note');
     if (note && g.truncated) {
-      note.textContent = 'The graph is large: only part of it is drawn. The tables below list every single point of failure.';
+      note.textContent = 'The graph is large: identical asset leaves are grouped into one node and the farthest nodes may be left out. The table below lists every single point of failure.';
       note.hidden = false;
     }
   }
