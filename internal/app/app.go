@@ -1,0 +1,110 @@
+// Package app wires Bulwark together: configuration → store → auth →
+// HTTP handlers → server. It is the one place that knows every concrete
+// implementation; the CLI and the end-to-end tests start Bulwark through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"bulwark/internal/api"
+	"bulwark/internal/auth"
+	"bulwark/internal/server"
+	"bulwark/internal/sqlstore"
+	"bulwark/internal/web"
+)
+
+// Config is everything needed to run Bulwark's server.
+type Config struct {
+	DB            string // SQLite path or postgres:// URL
+	Addr          string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
+	SecureCookies bool   // set the Secure flag on session cookies (behind TLS)
+	Log           *slog.Logger
+}
+
+// Main is a running Bulwark.
+type Main struct {
+	Config Config
+	Store  *sqlstore.DB
+	Auth   *auth.Service
+	HTTP   *http.Server
+
+	ln net.Listener
+}
+
+// Open opens the store and builds the HTTP server without listening yet.
+func Open(ctx context.Context, cfg Config) (*Main, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	st, err := sqlstore.Open(ctx, cfg.DB, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// New builds Bulwark's server around an open store.
+func New(cfg Config, st *sqlstore.DB) (*Main, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
+	webH, err := web.New(st, a, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("build web UI: %w", err)
+	}
+	apiH := api.New(st, a, cfg.Log)
+	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
+	return &Main{Config: cfg, Store: st, Auth: a, HTTP: srv}, nil
+}
+
+// Listen binds the configured address and returns the URL it serves.
+func (m *Main) Listen() (string, error) {
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return "", fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.ln = ln
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Serve serves until ctx is done, then shuts down gracefully.
+func (m *Main) Serve(ctx context.Context) error {
+	if m.ln == nil {
+		if _, err := m.Listen(); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- m.HTTP.Serve(m.ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.HTTP.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shut down: %w", err)
+		}
+		return nil
+	}
+}
+
+// Close releases the store.
+func (m *Main) Close() error {
+	return m.Store.Close()
+}
