@@ -171,13 +171,13 @@ def analyze(g, groups):
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: criticality.py city.tsv")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     g, groups = load(sys.argv[1])
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     summary = analyze(g, groups)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     print(f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} networkx={nx.__version__}")
-    print(f"load={t1 - t0:.2f}s analyze={t2 - t1:.2f}s")
+    print(f"load={t1 - t0:.2f}s (cpu {c1 - c0:.2f}s) analyze={t2 - t1:.2f}s (cpu {c2 - c1:.2f}s)")
     print("summary: " + " ".join(f"{k}={v}" for k, v in summary.items()))
 
 

@@ -385,3 +385,52 @@ func mustLookup(t *testing.T, a *Analysis, id string) int32 {
 	}
 	return x
 }
+
+// TestDocsExample is the worked example of docs/graph-analysis.md.
+func TestDocsExample(t *testing.T) {
+	a := mustAnalyze(t, `
+		service water 420000 l/h/h
+		service hospital 30000 m/h/h
+		system pumping
+		system scada
+		asset pump-a
+		asset pump-b
+		asset feeder
+		asset plc
+		asset meters
+		group pumping pumps 1
+		hospital -> water
+		water -> pumping
+		water -> scada
+		pumping -> pump-a pumps
+		pumping -> pump-b pumps
+		pump-a -> feeder
+		pump-b -> feeder
+		scada -> plc
+		scada -> meters soft`)
+	want := outcome{
+		Lost: map[string][]string{
+			"hospital": {"hospital"}, "water": {"hospital", "water"}, "pumping": {"hospital", "water"},
+			"feeder": {"hospital", "water"}, "scada": {"hospital", "water"}, "plc": {"hospital", "water"},
+		},
+		Pop: map[string]int64{"hospital": 30000, "water": 450000, "pumping": 450000, "feeder": 450000, "scada": 450000, "plc": 450000},
+		Degraded: map[string][]string{"meters": {"hospital", "water"}},
+		SPOFs: map[string][]string{
+			"hospital": {"water", "pumping", "scada", "feeder*", "plc"},
+			"water":    {"pumping", "scada", "feeder*", "plc"},
+		},
+		Cycles: [][]string{},
+	}
+	if diff := cmp.Diff(want, outcomeOf(a)); diff != "" {
+		t.Errorf("analysis (-want +got):\n%s", diff)
+	}
+	for id, c := range map[string]string{"hospital": "m/h/h", "water": "m/h/h", "feeder": "m/h/h", "meters": "m/h/h"} {
+		if got := catString(a.Category(mustLookup(t, a, id))); got != c {
+			t.Errorf("category of %s = %s, want %s", id, got, c)
+		}
+	}
+	r := a.Report(3)
+	for _, n := range r.Nodes {
+		t.Log(n)
+	}
+}
