@@ -9,8 +9,15 @@ import (
 	"bulwark/internal/generate"
 )
 
-// demo streams the bundled demo city.
-func demo(emit func(*bulwark.City) error) error { return generate.Demo(emit) }
+// demo streams the bundled demo city for the screenshot, and otherwise the
+// same city with fewer assets: its services, systems and failure points are
+// the demo's, and it imports in a fraction of the time.
+func demo(emit func(*bulwark.City) error) error {
+	if *screenshot {
+		return generate.Demo(emit)
+	}
+	return generate.Generate(generate.Options{Assets: 1500, Seed: generate.DemoSeed, Name: generate.DefaultName}, emit)
+}
 
 // demoService picks the service whose graph tells the story best: the
 // drinking-water service, or else one with a common-mode point of failure
