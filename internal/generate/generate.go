@@ -357,9 +357,13 @@ func siteByKey(key string) site {
 	return sites[0]
 }
 
-// jitter varies a duration by ±50%, rounded to 15 minutes.
+// jitter varies a duration by ±50%, rounded as people estimate: to 15
+// minutes below 12 hours, else to hours.
 func jitter(rng *rand.Rand, d time.Duration) time.Duration {
 	j := time.Duration(float64(d) * (0.5 + rng.Float64()))
+	if j >= 12*time.Hour {
+		return j.Round(time.Hour)
+	}
 	return max(15*time.Minute, j.Round(15*time.Minute))
 }
 
