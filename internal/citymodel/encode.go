@@ -332,7 +332,7 @@ func plainOK(s string) bool {
 		case unicode.IsLetter(r):
 			letters = true
 		case r >= '0' && r <= '9':
-		case r < 0x80 && strings.ContainsRune(" ._-/:@+()*\\~=;'&!?%$^|<>", r):
+		case r < 0x80 && strings.ContainsRune(" ._-/:@+()*\\~=;'&!%$^|<>", r):
 			if r == ':' && i+1 < len(s) && s[i+1] == ' ' {
 				return false
 			}

@@ -170,3 +170,19 @@ func TestSchemaCPEAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaDocsExample validates the YAML example in docs/city-model.md.
+func TestSchemaDocsExample(t *testing.T) {
+	b, err := os.ReadFile("../../docs/city-model.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 || len(block) < 500 {
+		t.Fatal("no YAML example found in docs/city-model.md")
+	}
+	if err := schemaValidate(t, compileSchema(t), []byte(block)); err != nil {
+		t.Errorf("docs example does not validate: %v", err)
+	}
+}
