@@ -67,3 +67,24 @@ func TestGolden(t *testing.T) {
 		t.Errorf("generated city differs from %s; run go test -update and review the diff", path)
 	}
 }
+
+// BenchmarkGenerateEncode1M measures what `bulwark generate` costs: a
+// million-asset city generated and written as city-model YAML.
+func BenchmarkGenerateEncode1M(b *testing.B) {
+	b.ReportAllocs()
+	var n countingWriter
+	for b.Loop() {
+		enc := citymodel.NewEncoder(&n)
+		if err := Generate(Options{Assets: 1_000_000, Seed: 1}, enc.Encode); err != nil {
+			b.Fatal(err)
+		}
+		if err := enc.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/float64(b.N)/(1<<20), "MiB-yaml")
+}
+
+type countingWriter int64
+
+func (w *countingWriter) Write(p []byte) (int, error) { *w += countingWriter(len(p)); return len(p), nil }
