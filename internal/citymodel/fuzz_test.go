@@ -168,4 +168,3 @@ func TestFuzzSeedsQuick(t *testing.T) {
 		t.Error("newline not escaped")
 	}
 }
-

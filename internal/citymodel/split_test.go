@@ -105,6 +105,11 @@ func (e *endless) Read(p []byte) (int, error) {
 
 func (e *endless) Close() error { return nil }
 
+// failFast bounds how long rejecting a hostile input may take. The real
+// checks are on bytes read and memory; the time bound is loose so that a
+// loaded CI machine running with -race does not fail (about 0.3 s alone).
+const failFast = 15 * time.Second
+
 func heapInUse() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
@@ -141,7 +146,7 @@ func TestIN02_OneGiBDocument(t *testing.T) {
 	if read.off > MaxDocumentBytes+1<<20 {
 		t.Errorf("read %d bytes before failing; want about %d", read.off, MaxDocumentBytes)
 	}
-	if elapsed > 2*time.Second {
+	if elapsed > failFast {
 		t.Errorf("took %v to fail", elapsed)
 	}
 	if after > before && after-before > 16<<20 {
@@ -220,7 +225,7 @@ func TestIN02_GzipBomb(t *testing.T) {
 	if bulwark.ErrorCode(err) != bulwark.ETOOLARGE || !strings.Contains(err.Error(), "compression bomb") {
 		t.Fatalf("want ETOOLARGE compression bomb, got %v", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > failFast {
 		t.Errorf("took %v", d)
 	}
 }
