@@ -353,11 +353,9 @@ func resolveDevice(d *device) error {
 	}
 	d.cpes = d.cpes[:0]
 	if h.Part != "" {
-		ver := "-"
-		if o.Part == "" && a.Part == "" {
-			ver = version // hardware-only CPEs carry the device version in NVD
-		}
-		d.cpes = append(d.cpes, cpe(h, ver))
+		// NVD names hardware with version "-" (not applicable) unless the
+		// catalog's example says otherwise.
+		d.cpes = append(d.cpes, cpe(h, "-"))
 	}
 	if o.Part != "" {
 		ver := version
