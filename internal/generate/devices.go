@@ -46,7 +46,7 @@ var roles = map[string][]device{
 	"rtu": {
 		{kind: "rtu", h: "h:emerson:roc_800_remote_terminal_unit", version: "3.60"},
 		{kind: "rtu", o: "o:mitsubishielectric:smartrtu_firmware", version: "2.02"},
-		{kind: "rtu", o: "o:yokogawa:fcn-rtu_firmware", version: "R1.01"},
+		{kind: "rtu", o: "o:yokogawa:fcn-rtu_firmware", version: "r4.01"},
 		{kind: "rtu", o: "o:abb:ip_gateway_firmware", version: "3.39"},
 	},
 	"siren": {
@@ -73,7 +73,7 @@ var roles = map[string][]device{
 		{kind: "server", o: "o:microsoft:windows_server_2012", a: "a:honeywell:experion_process_knowledge_system"},
 	},
 	"sis": {
-		{kind: "plc", o: "o:yokogawa:prosafe-rs_firmware", version: "R3.02"},
+		{kind: "plc", o: "o:yokogawa:prosafe-rs_firmware", version: "r3.02.10"},
 	},
 	"eng-ws": {
 		{kind: "workstation", o: "o:microsoft:windows_7", a: "a:siemens:simatic_step_7"},
@@ -117,11 +117,11 @@ var roles = map[string][]device{
 		{kind: "gateway", h: "h:sierrawireless:raven_xt", o: "o:sierrawireless:aleos_firmware"},
 		{kind: "gateway", o: "o:sierrawireless:airlink_es450_firmware"},
 		{kind: "gateway", o: "o:teltonika:rut950_firmware"},
-		{kind: "gateway", o: "o:moxa:oncell_g3150-hspa_firmware", version: "1.7"},
+		{kind: "gateway", o: "o:moxa:oncell_g3150-hspa_firmware", version: "1.6"},
 	},
 	"vehicle-gateway": {
 		{kind: "gateway", h: "h:sierrawireless:airlink_mp_verizon", o: "o:sierrawireless:aleos_firmware"},
-		{kind: "gateway", o: "o:teltonika:rut955_firmware", version: "6.08"},
+		{kind: "gateway", o: "o:teltonika:rut955_firmware", version: "00.03.250"},
 	},
 	"ami-collector": {
 		{kind: "gateway", h: "h:sierrawireless:raven_x", o: "o:sierrawireless:raven_x_ev-do_firmware"},
@@ -144,7 +144,7 @@ var roles = map[string][]device{
 		{kind: "gateway", a: "a:ivanti:connect_secure"},
 	},
 	"access-point": {
-		{kind: "access-point", h: "h:d-link:dap_2253", o: "o:d-link:dap_2253_firmware", version: "1.30"},
+		{kind: "access-point", h: "h:d-link:dap_2253", o: "o:d-link:dap_2253_firmware", version: "1.25"},
 		{kind: "access-point", o: "o:moxa:awk-3131a_firmware"},
 	},
 	"wlc": {
@@ -154,7 +154,7 @@ var roles = map[string][]device{
 		{kind: "server", o: "o:microsoft:windows_server_2016"},
 		{kind: "server", o: "o:microsoft:windows_server_2012"},
 		{kind: "server", o: "o:microsoft:windows_server_2008"},
-		{kind: "server", o: "o:microsoft:windows_server_2019", version: "1809"},
+		{kind: "server", o: "o:microsoft:windows_server_2019", version: "10.0.17763.1935"},
 	},
 	"hypervisor": {
 		{kind: "server", o: "o:vmware:esxi"},
@@ -235,7 +235,7 @@ var roles = map[string][]device{
 		{kind: "server", a: "a:carrier:automatedlogic_webctrl"},
 	},
 	"access-panel": {
-		{kind: "controller", o: "o:honeywell:tuxedo_touch", version: "5.2.19.0"},
+		{kind: "controller", o: "o:honeywell:tuxedo_touch", version: "5.1.13.0_va"},
 	},
 	"dcim": {
 		{kind: "server", a: "a:schneider-electric:struxureware_data_center_expert"},
@@ -349,7 +349,7 @@ func resolveDevice(d *device) error {
 		if ver == "" {
 			ver = "-"
 		}
-		return "cpe:2.3:" + p.Part + ":" + p.Vendor + ":" + p.Product + ":" + quoteCPE(ver) + ":*:*:*:*:*:*:*"
+		return "cpe:2.3:" + p.Part + ":" + p.Vendor + ":" + p.Product + ":" + quoteCPE(strings.ToLower(ver)) + ":*:*:*:*:*:*:*"
 	}
 	d.cpes = d.cpes[:0]
 	if h.Part != "" {
