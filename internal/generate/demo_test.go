@@ -50,12 +50,22 @@ func TestDemoShape(t *testing.T) {
 	for _, o := range city.Organizations {
 		purviews[o.Purview] = true
 	}
+	examples := map[string]bool{}
+	list, _ := Catalog()
+	for _, p := range list {
+		if p.ExampleCPE != "" {
+			examples[p.ExampleCPE] = true
+		}
+	}
 	kinds := map[string]bool{}
-	withCPE, withPURL, fleets := 0, 0, 0
+	withCPE, withPURL, fleets, knownVulnerable := 0, 0, 0, 0
 	for _, a := range city.Assets {
 		kinds[a.Kind] = true
 		if len(a.CPEs) > 0 {
 			withCPE++
+		}
+		if slices.ContainsFunc(a.CPEs, func(c string) bool { return examples[c] }) {
+			knownVulnerable++
 		}
 		if len(a.PURLs) > 0 {
 			withPURL++
@@ -83,6 +93,7 @@ func TestDemoShape(t *testing.T) {
 		{"asset kinds", len(kinds), 16},
 		{"assets with CPE names", withCPE, DemoAssets / 2},
 		{"assets with PURLs", withPURL, 20},
+		{"assets named by a vulnerable CPE from the NVD", knownVulnerable, DemoAssets / 3},
 		{"fleet entries", fleets, 500},
 		{"internet-exposed systems", exposed, 8},
 	}
