@@ -210,7 +210,7 @@ func TestBrowser(t *testing.T) {
 		bulwark.User{Org: webtest.OrgWater, Email: "alice@water.example", Name: "Alice", Role: bulwark.RoleAnalyst},
 		bulwark.User{Org: webtest.OrgPort, Email: "bob@port.example", Name: "Bob", Role: bulwark.RoleViewer},
 	)
-	ctx := browser(t, 50*time.Second)
+	ctx := browser(t, 2*time.Minute) // generous for loaded CI machines; about 7 s normally
 	base := inst.URL
 
 	// Unauthenticated: sent to the login page, which carries the CSP.
@@ -245,9 +245,22 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		noScriptRan(t, ctx, "services")
+
+		// The sector filter swaps the table in place (htmx) and keeps
+		// the URL shareable.
+		run(t, ctx, chromedp.SetValue(chromedp.CSS(`select[name="sector"]`), "transportation"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('select[name="sector"]').dispatchEvent(new Event('change', {bubbles: true}))`),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#results').textContent.includes('No services match')`, chromedp.WithPollingTimeout(10*time.Second)))
+		if loc := location(t, ctx); !strings.Contains(loc, "sector=transportation") {
+			t.Errorf("filtered URL %s lacks the sector", loc)
+		}
+		if eval[bool](t, ctx, `document.getElementById('email') !== null || document.querySelectorAll('#results').length !== 1`) {
+			t.Error("the filter swap replaced more than the results")
+		}
 	})
 
 	t.Run("dependency graph", func(t *testing.T) {
+		run(t, ctx, chromedp.Navigate(base+"/services"), chromedp.WaitVisible(chromedp.ID("services")))
 		if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`a[href="/services/water-supply"]`)))); err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +381,7 @@ func TestDemoGraph(t *testing.T) {
 	}, bulwark.User{Org: "city-ciso", Email: "ciso@halden.example", Name: "City CISO", Role: bulwark.RoleViewer})
 	service := demoService(t, inst)
 
-	ctx := browser(t, 40*time.Second)
+	ctx := browser(t, 2*time.Minute)
 	login(t, ctx, inst.URL, "ciso@halden.example")
 	run(t, ctx, chromedp.Navigate(inst.URL+"/services/"+service))
 	run(t, ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#graph[data-ready="1"] canvas') !== null`, chromedp.WithPollingTimeout(15*time.Second)))

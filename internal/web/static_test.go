@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -163,6 +164,20 @@ func TestUI02_ForgedLoginRejected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUI02_LoginCookieSecureOverTLS checks that the login-form cookie is
+// marked Secure when the request came over TLS.
+func TestUI02_LoginCookieSecureOverTLS(t *testing.T) {
+	h := bareHandler(t)
+	req := httptest.NewRequest("GET", "https://bulwark.example/login", nil)
+	req.TLS = &tls.ConnectionState{}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookies over TLS: %+v", cookies)
 	}
 }
 
