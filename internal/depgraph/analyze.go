@@ -94,6 +94,12 @@ func Analyze(g *Graph) *Analysis {
 // sccNodes lists the members of component c at sccOff[c]..sccOff[c+1], the
 // most recently discovered (deepest) first; comp maps node to component.
 func (g *Graph) scc() (sccNodes, sccOff, comp []int32) {
+	return g.tarjan(nil, nil)
+}
+
+// tarjan is Tarjan's algorithm from the given roots (nil: every node),
+// following only the edges e of x for which follow(x, e) holds (nil: all).
+func (g *Graph) tarjan(roots []int32, follow func(x, e int32) bool) (sccNodes, sccOff, comp []int32) {
 	n := g.Len()
 	index := make([]int32, n)
 	low := make([]int32, n)
@@ -102,13 +108,19 @@ func (g *Graph) scc() (sccNodes, sccOff, comp []int32) {
 	for i := range index {
 		index[i] = -1
 	}
-	sccNodes = make([]int32, 0, n)
-	sccOff = append(make([]int32, 0, 64), 0)
 	var stack []int32
 	type frame struct{ v, e int32 }
 	var frames []frame
 	var counter int32
-	for r := range int32(n) {
+	if roots == nil {
+		roots = make([]int32, n)
+		for i := range roots {
+			roots[i] = int32(i)
+		}
+	}
+	sccNodes = make([]int32, 0, len(roots))
+	sccOff = append(make([]int32, 0, 64), 0)
+	for _, r := range roots {
 		if index[r] >= 0 {
 			continue
 		}
@@ -123,6 +135,9 @@ func (g *Graph) scc() (sccNodes, sccOff, comp []int32) {
 			if f.e < g.off[v+1] {
 				w := g.to[f.e]
 				f.e++
+				if follow != nil && !follow(v, f.e-1) {
+					continue
+				}
 				if index[w] < 0 {
 					index[w], low[w] = counter, counter
 					counter++
@@ -226,6 +241,8 @@ type solver struct {
 	kset     [][]uint32
 	dset     [][]int32
 	done     []bool
+	comp     []int32 // strongly connected component of each node
+	unit     []int32 // hard component, for nodes in cyclic components
 
 	mark    []uint32 // mark[v] == epoch: v is in the set being built
 	pos     []int32  // position of v in kbuf (K entries only)
@@ -248,6 +265,7 @@ func newSolver(g *Graph, services []int32) *solver {
 
 func (s *solver) run(sccNodes, sccOff, comp []int32) {
 	g := s.g
+	s.comp = comp
 	// Only nodes some service depends on matter.
 	queue := slices.Clone(s.services)
 	for _, x := range queue {
@@ -268,21 +286,45 @@ func (s *solver) run(sccNodes, sccOff, comp []int32) {
 		}
 	}
 
+	// Inside cyclic components, the nodes that reach each other through
+	// ungrouped hard edges have one and the same kill set (each is a plain
+	// dependency of the others): solve each such hard component as a unit,
+	// so that even a huge hard cycle costs linear time.
+	var cyclic []int32
+	for c := 0; c+1 < len(sccOff); c++ {
+		members := sccNodes[sccOff[c]:sccOff[c+1]]
+		if s.relevant[members[0]] && (len(members) > 1 || g.selfLoop(members[0])) {
+			cyclic = append(cyclic, members...)
+		}
+	}
+	units := map[int32][][]int32{}
+	if len(cyclic) > 0 {
+		var hn, hoff []int32
+		hn, hoff, s.unit = g.tarjan(cyclic, func(x, e int32) bool {
+			return !g.soft[e] && g.group[e] == noGroup && comp[g.to[e]] == comp[x]
+		})
+		for u := 0; u+1 < len(hoff); u++ {
+			m := hn[hoff[u]:hoff[u+1]]
+			units[comp[m[0]]] = append(units[comp[m[0]]], m)
+		}
+	}
+
 	for c := 0; c+1 < len(sccOff); c++ {
 		members := sccNodes[sccOff[c]:sccOff[c+1]]
 		if !s.relevant[members[0]] {
 			continue
 		}
-		if len(members) == 1 && !g.selfLoop(members[0]) {
-			s.compute(members[0])
+		if us, ok := units[int32(c)]; !ok {
+			s.compute(members)
 		} else {
 			// Kleene iteration from K(x) = {x}, D(x) = {}: the sets only
 			// grow, so this reaches the least fixpoint (see the docs).
 			for changed := true; changed; {
 				changed = false
-				for _, x := range members {
+				for _, u := range us {
+					x := u[0]
 					k0, p0, d0 := len(s.kOf(x)), plainCount(s.kOf(x)), len(s.dset[x])
-					s.compute(x)
+					s.compute(u)
 					if len(s.kOf(x)) != k0 || plainCount(s.kOf(x)) != p0 || len(s.dset[x]) != d0 {
 						changed = true
 					}
@@ -370,13 +412,15 @@ func (s *solver) bump(v int32) {
 	s.cnt[v]++
 }
 
-// compute sets K(x) and D(x) from the current sets of x's dependencies:
+// compute sets K(x) and D(x) for the nodes x of unit, which all share one
+// kill set (a single node, or nodes that reach each other through
+// ungrouped hard edges), from the current sets of their dependencies:
 //
 //	K(x) = {x} ∪ ⋃ K(y) over ungrouped hard edges x→y
 //	       ∪ {v : v ∈ K(m) for more than n-k members m of a hard group}
 //	D(x) = (⋃ K(y) ∪ D(y) over ungrouped edges x→y of either kind
 //	       ∪ {v : quorum lost in an all-soft group}) \ K(x)
-func (s *solver) compute(x int32) {
+func (s *solver) compute(unit []int32) {
 	g := s.g
 	s.epoch++
 	if s.epoch == 0 { // wrapped: clear stale marks
@@ -385,51 +429,69 @@ func (s *solver) compute(x int32) {
 	}
 	s.kbuf = s.kbuf[:0]
 	s.dbuf = s.dbuf[:0]
-	s.addK(uint32(x) | plainBit)
-	lo, hi := g.off[x], g.off[x+1]
-	ug := lo // end of the ungrouped edges
-	for ug < hi && g.group[ug] == noGroup {
-		if !g.soft[ug] {
+	for _, x := range unit {
+		s.addK(uint32(x) | plainBit)
+	}
+	// An ungrouped edge inside the unit adds nothing (the target's sets are
+	// the unit's own) and would cost the whole set: skip it.
+	cyclic := len(unit) > 1 || s.unit != nil && g.selfLoop(unit[0])
+	inside := func(y int32) bool {
+		return cyclic && s.comp[y] == s.comp[unit[0]] && s.unit[y] == s.unit[unit[0]]
+	}
+	for _, x := range unit {
+		lo, hi := g.off[x], g.off[x+1]
+		ug := lo // end of the ungrouped edges
+		for ug < hi && g.group[ug] == noGroup {
+			if !g.soft[ug] && !inside(g.to[ug]) {
+				y := g.to[ug]
+				if k := s.kset[y]; k != nil {
+					for _, v := range k {
+						s.addK(v)
+					}
+				} else {
+					s.addK(uint32(y) | plainBit)
+				}
+			}
+			ug++
+		}
+		s.groups(ug, hi, true)
+	}
+	// Degradation, after K is complete so that D excludes it.
+	for _, x := range unit {
+		lo, hi := g.off[x], g.off[x+1]
+		ug := lo
+		for ; ug < hi && g.group[ug] == noGroup; ug++ {
 			y := g.to[ug]
-			if k := s.kset[y]; k != nil {
-				for _, v := range k {
-					s.addK(v)
+			if inside(y) {
+				continue
+			}
+			if g.soft[ug] {
+				if k := s.kset[y]; k != nil {
+					for _, v := range k {
+						s.addD(int32(v &^ plainBit))
+					}
+				} else {
+					s.addD(y)
 				}
-			} else {
-				s.addK(uint32(y) | plainBit)
+			}
+			for _, v := range s.dset[y] {
+				s.addD(v)
 			}
 		}
-		ug++
+		s.groups(ug, hi, false)
 	}
-	s.groups(ug, hi, true)
-	// Degradation, after K(x) is complete so that D excludes it.
-	for e := lo; e < ug; e++ {
-		y := g.to[e]
-		if g.soft[e] {
-			if k := s.kset[y]; k != nil {
-				for _, v := range k {
-					s.addD(int32(v &^ plainBit))
-				}
-			} else {
-				s.addD(y)
-			}
-		}
-		for _, v := range s.dset[y] {
-			s.addD(v)
-		}
-	}
-	s.groups(ug, hi, false)
 
-	if len(s.kbuf) == 1 && len(s.dbuf) == 0 {
-		s.kset[x], s.dset[x] = nil, nil
-		return
+	var k []uint32
+	var d []int32
+	if len(s.kbuf) > 1 {
+		k = slices.Clone(s.kbuf)
 	}
-	if len(s.kbuf) == 1 {
-		s.kset[x] = nil
-	} else {
-		s.kset[x] = slices.Clone(s.kbuf)
+	if len(s.dbuf) > 0 {
+		d = slices.Clone(s.dbuf)
 	}
-	s.dset[x] = slices.Clone(s.dbuf)
+	for _, x := range unit {
+		s.kset[x], s.dset[x] = k, d
+	}
 }
 
 // groups handles the redundancy groups among edges lo..hi (grouped edges,

@@ -1,7 +1,11 @@
 package depgraph
 
 import (
+	"fmt"
 	"testing"
+	"time"
+
+	"bulwark"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -413,7 +417,7 @@ func TestDocsExample(t *testing.T) {
 			"hospital": {"hospital"}, "water": {"hospital", "water"}, "pumping": {"hospital", "water"},
 			"feeder": {"hospital", "water"}, "scada": {"hospital", "water"}, "plc": {"hospital", "water"},
 		},
-		Pop: map[string]int64{"hospital": 30000, "water": 450000, "pumping": 450000, "feeder": 450000, "scada": 450000, "plc": 450000},
+		Pop:      map[string]int64{"hospital": 30000, "water": 450000, "pumping": 450000, "feeder": 450000, "scada": 450000, "plc": 450000},
 		Degraded: map[string][]string{"meters": {"hospital", "water"}},
 		SPOFs: map[string][]string{
 			"hospital": {"water", "pumping", "scada", "feeder*", "plc"},
@@ -432,5 +436,36 @@ func TestDocsExample(t *testing.T) {
 	r := a.Report(3)
 	for _, n := range r.Nodes {
 		t.Log(n)
+	}
+}
+
+// TestHugeHardCycle: the members of a hard cycle share one kill set, so a
+// cycle of 200,000 nodes (whose answer is "any of them fails all") is
+// linear, not quadratic.
+func TestHugeHardCycle(t *testing.T) {
+	const n = 200000
+	d := &bulwark.GraphData{Nodes: []bulwark.GraphNode{{Ref: 1, ID: "svc", Kind: bulwark.KindService, Population: 7}}}
+	for i := range n {
+		d.Nodes = append(d.Nodes, bulwark.GraphNode{Ref: int64(i + 2), ID: fmt.Sprintf("sys-%06d", i), Kind: bulwark.KindSystem})
+		d.Edges = append(d.Edges, bulwark.GraphEdge{From: int64(i + 2), To: int64((i+1)%n + 2), Kind: bulwark.Hard})
+	}
+	d.Edges = append(d.Edges, bulwark.GraphEdge{From: 1, To: 2, Kind: bulwark.Hard})
+	g, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	a := Analyze(g)
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("Analyze took %v", el)
+	}
+	for _, id := range []string{"sys-000000", "sys-123456", "sys-199999"} {
+		if lost, pop, _ := a.Impact(mustLookup(t, a, id)); lost != 1 || pop != 7 {
+			t.Errorf("Impact(%s) = %d services, %d people; want 1, 7", id, lost, pop)
+		}
+	}
+	r := a.Report(1)
+	if len(r.Services[0].SPOFs) != n || len(r.Cycles) != 1 || len(r.Cycles[0]) != n {
+		t.Errorf("SPOFs = %d, cycles = %d", len(r.Services[0].SPOFs), len(r.Cycles))
 	}
 }
