@@ -11,11 +11,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// FuzzCompile feeds arbitrary GraphData (as JSON: dangling refs, duplicate
+// FuzzIN01_Compile (reliability row IN-01) feeds arbitrary GraphData (as JSON: dangling refs, duplicate
 // edges, need > n, negative refs, hostile strings...) to Compile. It must
 // return a graph or a clean *bulwark.Error, never panic; a graph it accepts
 // must analyze without panicking, and small ones must agree with the oracle.
-func FuzzCompile(f *testing.F) {
+func FuzzIN01_Compile(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "graphs", "*.json"))
 	for _, p := range seeds {
 		b, err := os.ReadFile(p)
