@@ -136,10 +136,7 @@ func TestGenerateLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large city")
 	}
-	n := 120000
-	if raceEnabled {
-		n = 55000
-	}
+	n := 110000
 	c, chunks := generateChecked(t, Options{Assets: n, Seed: 3, Name: "Eastport"})
 	if c.assets != n {
 		t.Errorf("got %d assets, want %d", c.assets, n)

@@ -23,12 +23,13 @@ type cityCheck struct {
 	assets  int
 	units   int64
 	chunks  int
+	goodCPE map[string]bool // CPE names already checked
 }
 
 type edge struct{ from, to, where string }
 
 func newCityCheck() *cityCheck {
-	return &cityCheck{kinds: map[string]bulwark.NodeKind{}, owners: map[string]bool{}, groups: map[string]map[string]int{}, members: map[string]map[string]int{}}
+	return &cityCheck{kinds: map[string]bulwark.NodeKind{}, owners: map[string]bool{}, groups: map[string]map[string]int{}, members: map[string]map[string]int{}, goodCPE: map[string]bool{}}
 }
 
 func (c *cityCheck) errf(format string, args ...any) {
@@ -85,6 +86,8 @@ func (c *cityCheck) dep(from, on string, kind bulwark.DepKind, group string) {
 	}
 	c.edges = append(c.edges, edge{from, on, from})
 }
+
+var purlRE = regexp.MustCompile(`^pkg:[a-z]+/[^@]+@[^ ]+$`)
 
 var cpeComponent = regexp.MustCompile(`^(\*|-|([A-Za-z0-9._-]|\\[^A-Za-z0-9._-])+)$`)
 
@@ -166,12 +169,17 @@ func (c *cityCheck) chunk(city *bulwark.City) {
 			c.errf("asset %s count %d name %q kind %q", a.ID, a.Count, a.Name, a.Kind)
 		}
 		for _, x := range a.CPEs {
+			if c.goodCPE[x] {
+				continue
+			}
 			if err := checkCPE(x); err != nil {
 				c.errf("asset %s cpe %q: %v", a.ID, x, err)
+			} else {
+				c.goodCPE[x] = true
 			}
 		}
 		for _, x := range a.PURLs {
-			if !regexp.MustCompile(`^pkg:[a-z]+/[^@]+@[^ ]+$`).MatchString(x) {
+			if !purlRE.MatchString(x) {
 				c.errf("asset %s purl %q", a.ID, x)
 			}
 		}
