@@ -16,11 +16,11 @@ import (
 // validator and imports into a real SQLite store with every entity and
 // dependency.
 func TestImportIntoStore(t *testing.T) {
-	// A smaller city of the demo's shape keeps this test fast; the whole
-	// demo is checked against the same rules by TestDemoShape.
-	opt := Options{Assets: 2000, Seed: DemoSeed, Name: DefaultName}
+	// Under the race detector a smaller city of the same shape keeps the
+	// test fast.
+	opt := Options{Assets: DemoAssets, Seed: DemoSeed, Name: DefaultName}
 	if raceEnabled || testing.Short() {
-		opt.Assets = 300
+		opt.Assets = 2000
 	}
 	yaml := encode(t, withOptions(opt))
 	var want bulwark.Counts
