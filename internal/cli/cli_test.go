@@ -215,3 +215,29 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	}
 	mustRun(t, "--db", db, "import", f)
 }
+
+func TestDemoLoadsAndSummarizes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("demo loads 10,000 assets")
+	}
+	db := filepath.Join(t.TempDir(), "demo.db")
+	out := mustRun(t, "--db", db, "demo", "--no-serve")
+	for _, want := range []string{"Port Halden demo city loaded", "Top single points of failure", "1. "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo summary lacks %q:\n%s", want, out)
+		}
+	}
+	// A second demo into the same file is refused rather than mixed in.
+	if code, _, errOut := run(t, "", "--db", db, "demo", "--no-serve"); code == 0 || !strings.Contains(errOut, "fresh database") {
+		t.Errorf("demo over an existing store: exit %d, %s", code, errOut)
+	}
+	var counts struct {
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "--db", db, "list", "services", "--json", "--all")), &counts); err != nil {
+		t.Fatal(err)
+	}
+	if len(counts.Items) < 30 {
+		t.Errorf("demo city has %d services, want at least 30", len(counts.Items))
+	}
+}
