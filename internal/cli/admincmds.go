@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"bulwark"
+	"bulwark/internal/sqlstore"
 )
 
 func newInitCmd(e *env) *cobra.Command {
@@ -26,35 +28,32 @@ password is printed once.`,
 		Example: "  bulwark init\n  bulwark --db city.db init --org city-ciso --org-name \"Office of the CISO\" --admin ana@example.org",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			fmt.Fprintf(e.stdout, "store ready (%s)\n", db.Dialect())
-			if org.ID == "" && email == "" {
-				return nil
-			}
-			if org.ID == "" || email == "" {
-				return usageError{"--org and --admin go together"}
-			}
-			org.Purview = bulwark.Purview(purview)
-			if org.Name == "" {
-				org.Name = org.ID
-			}
-			tx, err := db.BeginImport(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutOrganizations(ctx, []bulwark.Organization{org}); err != nil {
-				tx.Rollback()
-				return err
-			}
-			if _, err := tx.Commit(ctx); err != nil {
-				return err
-			}
-			u := &userAdd{org: org.ID, email: email, role: bulwark.RoleAdmin}
-			return u.run(ctx, e, db)
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				fmt.Fprintf(e.stdout, "store ready (%s)\n", db.Dialect())
+				if org.ID == "" && email == "" {
+					return nil
+				}
+				if org.ID == "" || email == "" {
+					return usageError{"--org and --admin go together"}
+				}
+				org.Purview = bulwark.Purview(purview)
+				if org.Name == "" {
+					org.Name = org.ID
+				}
+				tx, err := db.BeginImport(ctx)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutOrganizations(ctx, []bulwark.Organization{org}); err != nil {
+					tx.Rollback()
+					return err
+				}
+				if _, err := tx.Commit(ctx); err != nil {
+					return err
+				}
+				u := &userAdd{org: org.ID, email: email, role: bulwark.RoleAdmin}
+				return u.run(ctx, e, db)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&org.ID, "org", "", "ID of the first organization")
@@ -70,16 +69,13 @@ func newMigrateCmd(e *env) *cobra.Command {
 		Short: "Apply pending database migrations (also done automatically on every start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.Migrate(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%s store is up to date\n", db.Dialect())
-			return nil
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				if err := db.Migrate(ctx); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s store is up to date\n", db.Dialect())
+				return nil
+			})
 		},
 	}
 }
@@ -96,43 +92,40 @@ detect truncation of the newest entries too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			head, _ := cmd.Flags().GetString("head")
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			var (
-				prev    string
-				prevSeq int64
-				total   int
-				sawHead = head == ""
-			)
-			for {
-				page, err := db.ListAudit(ctx, prevSeq, 5000)
-				if err != nil {
-					return err
-				}
-				if len(page) == 0 {
-					break
-				}
-				n, problem := bulwark.VerifyAudit(page, prev, prevSeq)
-				total += n
-				if problem != "" {
-					return bulwark.Errorf(bulwark.ECONFLICT, "audit log is broken after %d good entries: %s", total, problem)
-				}
-				for _, en := range page {
-					if en.Hash == head {
-						sawHead = true
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				var (
+					prev    string
+					prevSeq int64
+					total   int
+					sawHead = head == ""
+				)
+				for {
+					page, err := db.ListAudit(ctx, prevSeq, 5000)
+					if err != nil {
+						return err
 					}
+					if len(page) == 0 {
+						break
+					}
+					n, problem := bulwark.VerifyAudit(page, prev, prevSeq)
+					total += n
+					if problem != "" {
+						return bulwark.Errorf(bulwark.ECONFLICT, "audit log is broken after %d good entries: %s", total, problem)
+					}
+					for _, en := range page {
+						if en.Hash == head {
+							sawHead = true
+						}
+					}
+					last := page[len(page)-1]
+					prev, prevSeq = last.Hash, last.Seq
 				}
-				last := page[len(page)-1]
-				prev, prevSeq = last.Hash, last.Seq
-			}
-			if !sawHead {
-				return bulwark.Errorf(bulwark.ECONFLICT, "audit log does not contain the recorded head %s: entries were removed", head)
-			}
-			fmt.Fprintf(e.stdout, "audit log intact: %d entries, head %s\n", total, orDash(prev))
-			return nil
+				if !sawHead {
+					return bulwark.Errorf(bulwark.ECONFLICT, "audit log does not contain the recorded head %s: entries were removed", head)
+				}
+				fmt.Fprintf(e.stdout, "audit log intact: %d entries, head %s\n", total, orDash(prev))
+				return nil
+			})
 		},
 	}
 	verify.Flags().String("head", "", "a head hash recorded earlier that must still be in the log")
@@ -143,41 +136,38 @@ detect truncation of the newest entries too.`,
 		Short: "Print the newest audit entries",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			var all []bulwark.AuditEntry
-			var after int64
-			for {
-				page, err := db.ListAudit(ctx, after, 5000)
-				if err != nil {
-					return err
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				var all []bulwark.AuditEntry
+				var after int64
+				for {
+					page, err := db.ListAudit(ctx, after, 5000)
+					if err != nil {
+						return err
+					}
+					if len(page) == 0 {
+						break
+					}
+					all = append(all, page...)
+					if len(all) > limit {
+						all = all[len(all)-limit:]
+					}
+					after = page[len(page)-1].Seq
 				}
-				if len(page) == 0 {
-					break
+				if e.jsonOut {
+					out := make([]map[string]any, len(all))
+					for i, a := range all {
+						out[i] = map[string]any{"seq": a.Seq, "at": a.At.UTC().Format(time.RFC3339Nano), "org": a.Org, "actor": a.Actor,
+							"action": a.Action, "target": a.Target, "outcome": a.Outcome, "detail": a.Detail, "hash": a.Hash}
+					}
+					return json.NewEncoder(e.stdout).Encode(out)
 				}
-				all = append(all, page...)
-				if len(all) > limit {
-					all = all[len(all)-limit:]
+				tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQ\tAT\tORG\tACTOR\tACTION\tTARGET\tOUTCOME")
+				for _, a := range all {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.UTC().Format(time.RFC3339), orDash(a.Org), a.Actor, a.Action, orDash(a.Target), a.Outcome)
 				}
-				after = page[len(page)-1].Seq
-			}
-			if e.jsonOut {
-				out := make([]map[string]any, len(all))
-				for i, a := range all {
-					out[i] = map[string]any{"seq": a.Seq, "at": a.At.UTC().Format(time.RFC3339Nano), "org": a.Org, "actor": a.Actor,
-						"action": a.Action, "target": a.Target, "outcome": a.Outcome, "detail": a.Detail, "hash": a.Hash}
-				}
-				return json.NewEncoder(e.stdout).Encode(out)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tAT\tORG\tACTOR\tACTION\tTARGET\tOUTCOME")
-			for _, a := range all {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.UTC().Format(time.RFC3339), orDash(a.Org), a.Actor, a.Action, orDash(a.Target), a.Outcome)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().IntVar(&limit, "limit", 50, "number of newest entries")

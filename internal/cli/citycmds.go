@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"bulwark"
 	"bulwark/internal/citymodel"
 	"bulwark/internal/generate"
+	"bulwark/internal/sqlstore"
 )
 
 func newImportCmd(e *env) *cobra.Command {
@@ -28,28 +30,25 @@ or gzip-compressed copies of either (.gz). See docs/city-model.md.`,
 		Example: "  bulwark import city.yaml assets.csv\n  bulwark --db postgres://localhost/bulwark import city.yaml.gz",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			srcs := make([]citymodel.Source, len(args))
-			for i, a := range args {
-				srcs[i] = citymodel.FileSource(a)
-			}
-			bar := e.newProgress(0, "importing", true)
-			start := time.Now()
-			res, err := citymodel.Import(ctx, db, srcs, citymodel.ImportOptions{Progress: bar.Set})
-			bar.Done()
-			if err != nil {
-				return err
-			}
-			if !e.quiet {
-				fmt.Fprintf(e.stderr, "imported %d file(s) in %s: %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
-					res.Files, time.Since(start).Round(time.Millisecond), res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
-				fmt.Fprintf(e.stderr, "%d created, %d updated, %d unchanged\n", res.Stats.Created, res.Stats.Updated, res.Stats.Unchanged)
-			}
-			return nil
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				srcs := make([]citymodel.Source, len(args))
+				for i, a := range args {
+					srcs[i] = citymodel.FileSource(a)
+				}
+				bar := e.newProgress(0, "importing", true)
+				start := time.Now()
+				res, err := citymodel.Import(ctx, db, srcs, citymodel.ImportOptions{Progress: bar.Set})
+				bar.Done()
+				if err != nil {
+					return err
+				}
+				if !e.quiet {
+					fmt.Fprintf(e.stderr, "imported %d file(s) in %s: %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
+						res.Files, time.Since(start).Round(time.Millisecond), res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
+					fmt.Fprintf(e.stderr, "%d created, %d updated, %d unchanged\n", res.Stats.Created, res.Stats.Updated, res.Stats.Unchanged)
+				}
+				return nil
+			})
 		},
 	}
 	return cmd
@@ -62,12 +61,9 @@ func newExportCmd(e *env) *cobra.Command {
 		Short: "Write the stored city model as YAML (byte-stable; imports back to the same state)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			return writeOutput(e, out, func(w *bufio.Writer) error { return citymodel.Export(ctx, db, w) })
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				return writeOutput(e, out, func(w *bufio.Writer) error { return citymodel.Export(ctx, db, w) })
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")

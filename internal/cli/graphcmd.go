@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/depgraph"
+	"bulwark/internal/sqlstore"
 )
 
 func newGraphCmd(e *env) *cobra.Command {
@@ -30,45 +32,42 @@ takes out a whole redundancy group). Cycles are reported.`,
 		Example: "  bulwark graph\n  bulwark graph --limit 50 --json\n  bulwark graph --service water-supply",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			start := time.Now()
-			data, err := db.LoadGraph(ctx)
-			if err != nil {
-				return err
-			}
-			loaded := time.Since(start)
-			g, err := depgraph.Compile(data)
-			if err != nil {
-				return err
-			}
-			a := depgraph.Analyze(g)
-			rep := a.Report(limit)
-			if service != "" {
-				var found []depgraph.ServiceReport
-				for _, s := range rep.Services {
-					if s.ID == service {
-						found = append(found, s)
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				start := time.Now()
+				data, err := db.LoadGraph(ctx)
+				if err != nil {
+					return err
+				}
+				loaded := time.Since(start)
+				g, err := depgraph.Compile(data)
+				if err != nil {
+					return err
+				}
+				a := depgraph.Analyze(g)
+				rep := a.Report(limit)
+				if service != "" {
+					var found []depgraph.ServiceReport
+					for _, s := range rep.Services {
+						if s.ID == service {
+							found = append(found, s)
+						}
 					}
+					if len(found) == 0 {
+						return bulwark.Errorf(bulwark.ENOTFOUND, "service %q not found", service)
+					}
+					rep.Services = found
 				}
-				if len(found) == 0 {
-					return bulwark.Errorf(bulwark.ENOTFOUND, "service %q not found", service)
+				if e.jsonOut {
+					enc := json.NewEncoder(e.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(rep)
 				}
-				rep.Services = found
-			}
-			if e.jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			if !e.quiet {
-				fmt.Fprintf(e.stderr, "graph of %d nodes and %d dependencies loaded in %s, analysed in %s\n",
-					len(data.Nodes), len(data.Edges), loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
-			}
-			return printGraphReport(e, rep, service == "")
+				if !e.quiet {
+					fmt.Fprintf(e.stderr, "graph of %d nodes and %d dependencies loaded in %s, analysed in %s\n",
+						len(data.Nodes), len(data.Edges), loaded.Round(time.Millisecond), (time.Since(start) - loaded).Round(time.Millisecond))
+				}
+				return printGraphReport(e, rep, service == "")
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "rows of the criticality table (0 for all)")

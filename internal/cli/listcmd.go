@@ -11,6 +11,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/api"
+	"bulwark/internal/sqlstore"
 )
 
 func newListCmd(e *env) *cobra.Command {
@@ -40,48 +41,45 @@ and --system (assets).`,
 			if opt.Limit < 0 || opt.Limit > bulwark.MaxPageSize {
 				return usageError{fmt.Sprintf("--limit must be between 1 and %d", bulwark.MaxPageSize)}
 			}
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			var (
-				items []any
-				rows  [][]string
-				next  string
-			)
-			for {
-				page, err := fetch(ctx, db, opt)
-				if err != nil {
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				var (
+					items []any
+					rows  [][]string
+					next  string
+				)
+				for {
+					page, err := fetch(ctx, db, opt)
+					if err != nil {
+						return err
+					}
+					items = append(items, page.items...)
+					rows = append(rows, page.rows...)
+					next = page.next
+					if !all || next == "" {
+						break
+					}
+					opt.After = next
+				}
+				if e.jsonOut {
+					enc := json.NewEncoder(e.stdout)
+					if all {
+						return enc.Encode(map[string]any{"items": items})
+					}
+					return enc.Encode(map[string]any{"items": items, "next": next})
+				}
+				tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, strings.Join(listHeaders[what], "\t"))
+				for _, r := range rows {
+					fmt.Fprintln(tw, strings.Join(r, "\t"))
+				}
+				if err := tw.Flush(); err != nil {
 					return err
 				}
-				items = append(items, page.items...)
-				rows = append(rows, page.rows...)
-				next = page.next
-				if !all || next == "" {
-					break
+				if next != "" && !e.quiet {
+					fmt.Fprintf(e.stderr, "more: --after %s (or --all)\n", next)
 				}
-				opt.After = next
-			}
-			if e.jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				if all {
-					return enc.Encode(map[string]any{"items": items})
-				}
-				return enc.Encode(map[string]any{"items": items, "next": next})
-			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, strings.Join(listHeaders[what], "\t"))
-			for _, r := range rows {
-				fmt.Fprintln(tw, strings.Join(r, "\t"))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if next != "" && !e.quiet {
-				fmt.Fprintf(e.stderr, "more: --after %s (or --all)\n", next)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

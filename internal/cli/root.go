@@ -151,3 +151,13 @@ func reportError(w io.Writer, err error) int {
 	}
 	return exitError
 }
+
+// withStore opens the store, runs fn as the local operator and closes it.
+func (e *env) withStore(fn func(ctx context.Context, db *sqlstore.DB) error) error {
+	db, ctx, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(ctx, db)
+}

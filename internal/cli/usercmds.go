@@ -15,6 +15,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/sqlstore"
 )
 
 func newUserCmd(e *env) *cobra.Command {
@@ -41,12 +42,9 @@ Without --password-stdin a random password is generated and printed once.`,
 				return usageError{"--org and --email are required"}
 			}
 			ua.passwordStdin = passwordStdin
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			return ua.run(ctx, e, db)
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				return ua.run(ctx, e, db)
+			})
 		},
 	}
 	add.Flags().StringVar(&ua.org, "org", "", "organization ID (required)")
@@ -60,29 +58,26 @@ Without --password-stdin a random password is generated and printed once.`,
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			users, err := db.ListUsers(ctx)
-			if err != nil {
-				return err
-			}
-			if e.jsonOut {
-				out := make([]map[string]any, len(users))
-				for i, u := range users {
-					out[i] = map[string]any{"id": u.ID, "org": u.Org, "email": u.Email, "name": u.Name, "role": u.Role,
-						"disabled": u.Disabled, "created_at": u.CreatedAt.UTC().Format(time.RFC3339)}
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				users, err := db.ListUsers(ctx)
+				if err != nil {
+					return err
 				}
-				return json.NewEncoder(e.stdout).Encode(out)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tORG\tEMAIL\tROLE\tDISABLED")
-			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, u.Org, u.Email, u.Role, u.Disabled)
-			}
-			return tw.Flush()
+				if e.jsonOut {
+					out := make([]map[string]any, len(users))
+					for i, u := range users {
+						out[i] = map[string]any{"id": u.ID, "org": u.Org, "email": u.Email, "name": u.Name, "role": u.Role,
+							"disabled": u.Disabled, "created_at": u.CreatedAt.UTC().Format(time.RFC3339)}
+					}
+					return json.NewEncoder(e.stdout).Encode(out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tORG\tEMAIL\tROLE\tDISABLED")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, u.Org, u.Email, u.Role, u.Disabled)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	addJSONFlag(list, e)
@@ -93,20 +88,17 @@ Without --password-stdin a random password is generated and printed once.`,
 			Short: strings.ToUpper(use[:1]) + use[1:] + " a user (disabling ends their sessions and tokens at once)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				db, ctx, err := e.openStore()
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				u, err := db.FindUserByEmail(ctx, bulwark.NormalizeEmail(args[0]))
-				if err != nil {
-					return err
-				}
-				if err := db.SetUserDisabled(ctx, u.ID, disabled); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "user %s %sd\n", u.Email, use)
-				return nil
+				return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+					u, err := db.FindUserByEmail(ctx, bulwark.NormalizeEmail(args[0]))
+					if err != nil {
+						return err
+					}
+					if err := db.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "user %s %sd\n", u.Email, use)
+					return nil
+				})
 			},
 		}
 	}
@@ -129,28 +121,25 @@ func newTokenCmd(e *env) *cobra.Command {
 			if email == "" || name == "" {
 				return usageError{"--user and --name are required"}
 			}
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			u, err := db.FindUserByEmail(ctx, bulwark.NormalizeEmail(email))
-			if err != nil {
-				return err
-			}
-			secret, hash, err := auth.NewToken()
-			if err != nil {
-				return err
-			}
-			t := bulwark.Token{UserID: u.ID, Name: name, Hash: hash}
-			if ttl > 0 {
-				t.ExpiresAt = time.Now().Add(ttl).UTC()
-			}
-			if err := db.CreateToken(ctx, &t); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "token %d (%s) for %s:\n%s\n(shown once: send it as 'Authorization: Bearer <token>')\n", t.ID, name, u.Email, secret)
-			return nil
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				u, err := db.FindUserByEmail(ctx, bulwark.NormalizeEmail(email))
+				if err != nil {
+					return err
+				}
+				secret, hash, err := auth.NewToken()
+				if err != nil {
+					return err
+				}
+				t := bulwark.Token{UserID: u.ID, Name: name, Hash: hash}
+				if ttl > 0 {
+					t.ExpiresAt = time.Now().Add(ttl).UTC()
+				}
+				if err := db.CreateToken(ctx, &t); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "token %d (%s) for %s:\n%s\n(shown once: send it as 'Authorization: Bearer <token>')\n", t.ID, name, u.Email, secret)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&email, "user", "", "e-mail of the token's user (required)")
@@ -162,37 +151,34 @@ func newTokenCmd(e *env) *cobra.Command {
 		Short: "List API tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			toks, err := db.ListTokens(ctx)
-			if err != nil {
-				return err
-			}
-			if e.jsonOut {
-				out := make([]map[string]any, len(toks))
-				for i, t := range toks {
-					m := map[string]any{"id": t.ID, "user_id": t.UserID, "name": t.Name, "revoked": t.Revoked,
-						"created_at": t.CreatedAt.UTC().Format(time.RFC3339)}
-					if !t.ExpiresAt.IsZero() {
-						m["expires_at"] = t.ExpiresAt.UTC().Format(time.RFC3339)
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				toks, err := db.ListTokens(ctx)
+				if err != nil {
+					return err
+				}
+				if e.jsonOut {
+					out := make([]map[string]any, len(toks))
+					for i, t := range toks {
+						m := map[string]any{"id": t.ID, "user_id": t.UserID, "name": t.Name, "revoked": t.Revoked,
+							"created_at": t.CreatedAt.UTC().Format(time.RFC3339)}
+						if !t.ExpiresAt.IsZero() {
+							m["expires_at"] = t.ExpiresAt.UTC().Format(time.RFC3339)
+						}
+						out[i] = m
 					}
-					out[i] = m
+					return json.NewEncoder(e.stdout).Encode(out)
 				}
-				return json.NewEncoder(e.stdout).Encode(out)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tREVOKED")
-			for _, t := range toks {
-				exp := "never"
-				if !t.ExpiresAt.IsZero() {
-					exp = t.ExpiresAt.UTC().Format(time.RFC3339)
+				tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tREVOKED")
+				for _, t := range toks {
+					exp := "never"
+					if !t.ExpiresAt.IsZero() {
+						exp = t.ExpiresAt.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%t\n", t.ID, t.UserID, t.Name, t.CreatedAt.UTC().Format(time.RFC3339), exp, t.Revoked)
 				}
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%t\n", t.ID, t.UserID, t.Name, t.CreatedAt.UTC().Format(time.RFC3339), exp, t.Revoked)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	addJSONFlag(list, e)
@@ -206,16 +192,13 @@ func newTokenCmd(e *env) *cobra.Command {
 			if err != nil {
 				return usageError{fmt.Sprintf("token ID must be a number, not %q", args[0])}
 			}
-			db, ctx, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.RevokeToken(ctx, id); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "token %d revoked\n", id)
-			return nil
+			return e.withStore(func(ctx context.Context, db *sqlstore.DB) error {
+				if err := db.RevokeToken(ctx, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "token %d revoked\n", id)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(create, list, revoke)
