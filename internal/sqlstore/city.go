@@ -48,8 +48,8 @@ func (db *DB) listEntities(ctx context.Context, kind bulwark.NodeKind, opt bulwa
 			where = append(where, "e.owner = "+a.add(opt.Owner))
 		}
 		if opt.Query != "" {
-			p := a.add(likePattern(opt.Query))
-			where = append(where, "(lower(e.id) LIKE "+p+` ESCAPE '\' OR lower(e.name) LIKE `+p+` ESCAPE '\')`)
+			pat := likePattern(opt.Query)
+			where = append(where, "(lower(e.id) LIKE "+a.add(pat)+` ESCAPE '\' OR lower(e.name) LIKE `+a.add(pat)+` ESCAPE '\')`)
 		}
 		if opt.Sector != "" && kind == bulwark.KindService {
 			where = append(where, "e.sector = "+a.add(string(opt.Sector)))
@@ -303,8 +303,8 @@ func (db *DB) ListOrganizations(ctx context.Context, opt bulwark.ListOptions) (b
 			where = append(where, f)
 		}
 		if opt.Query != "" {
-			pat := a.add(likePattern(opt.Query))
-			where = append(where, "(lower(id) LIKE "+pat+` ESCAPE '\' OR lower(name) LIKE `+pat+` ESCAPE '\')`)
+			pat := likePattern(opt.Query)
+			where = append(where, "(lower(id) LIKE "+a.add(pat)+` ESCAPE '\' OR lower(name) LIKE `+a.add(pat)+` ESCAPE '\')`)
 		}
 		rows, err := tx.QueryContext(ctx, "SELECT "+orgCols+" FROM organizations WHERE "+strings.Join(where, " AND ")+
 			" ORDER BY id LIMIT "+a.add(int64(limit+1)), a.v...)

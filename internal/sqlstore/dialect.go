@@ -20,7 +20,7 @@ import (
 // same SQL.
 type dialect struct {
 	name string
-	// ph prefixes generated placeholders: ?n on SQLite, $n on PostgreSQL.
+	// ph is the generated placeholder: ? on SQLite, $n on PostgreSQL.
 	ph byte
 	// maxParams caps bound parameters per statement (SQLite's compiled-in
 	// limit is 32766, PostgreSQL's protocol limit 65535).
@@ -29,6 +29,8 @@ type dialect struct {
 	// transaction. SQLite needs nothing: a write transaction (BEGIN
 	// IMMEDIATE, one writer connection) already excludes every other writer.
 	lockAudit func(ctx context.Context, tx *sql.Tx) error
+	// beginRead starts a read-only transaction on a raw connection.
+	beginRead string
 	// isUnique reports a uniqueness violation.
 	isUnique func(err error) bool
 	// isBusy reports a lock timeout or an unreachable server.
@@ -42,6 +44,7 @@ const auditLockKey = 0x6277617564697400
 var sqliteDialect = &dialect{
 	name:      "sqlite",
 	ph:        '?',
+	beginRead: "BEGIN DEFERRED",
 	maxParams: 32000,
 	lockAudit: func(context.Context, *sql.Tx) error { return nil },
 	isUnique: func(err error) bool {
@@ -64,6 +67,7 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	name:      "postgres",
 	ph:        '$',
+	beginRead: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	maxParams: 65000,
 	lockAudit: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(auditLockKey, 10)+")")
@@ -124,9 +128,12 @@ func (w *wrapped) Error() string { return w.safe.Error() + ": " + w.cause.Error(
 func (w *wrapped) Unwrap() []error { return []error{w.safe, w.cause} }
 
 // args collects bound parameters and hands out their placeholders: $n by
-// default, which both engines accept, or ?n on SQLite for statements with
-// many parameters (SQLite looks each $name up in a list, which is
-// quadratic in the number of parameters; ?n is not).
+// default, which both engines accept, or a plain ? on SQLite. The driver
+// asks SQLite for the name of every parameter it binds, a linear search
+// for named and numbered ones, so a statement with thousands of $n
+// parameters binds in quadratic time; anonymous ? parameters bind in
+// linear time. A placeholder must therefore be used exactly once, in the
+// order handed out.
 type args struct {
 	v  []any
 	ph byte
@@ -137,11 +144,10 @@ func (d *dialect) newArgs() args { return args{ph: d.ph} }
 
 func (a *args) add(v any) string {
 	a.v = append(a.v, v)
-	ph := a.ph
-	if ph == 0 {
-		ph = '$'
+	if a.ph == '?' {
+		return "?"
 	}
-	return string(ph) + strconv.Itoa(len(a.v))
+	return "$" + strconv.Itoa(len(a.v))
 }
 
 // list binds each of vs and returns "($i, $j, ...)".
@@ -185,8 +191,12 @@ func (d *dialect) valuesSQL(rows, cols int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteByte(d.ph)
-			b.WriteString(strconv.Itoa(n))
+			if d.ph == '?' {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			}
 			n++
 		}
 		b.WriteByte(')')

@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"sync"
+	"unsafe"
 
 	"bulwark"
 )
@@ -36,120 +40,305 @@ func (b bitset) has(i int64) bool {
 	return i >= 0 && w < len(b) && b[w]&(1<<(uint(i)&63)) != 0
 }
 
-// LoadGraph returns the visible dependency graph: one scan of entities
-// (nodes and asset-to-system links, in ref order), one of dependencies and
-// one of groups. Edges appear only when both ends are visible.
+// LoadGraph returns the visible dependency graph: nodes and asset-to-system
+// links from entities (in ref order), then dependencies and groups. Edges
+// appear only when both ends are visible.
+//
+// It is the one read that touches every row, so it is built for speed: it
+// talks to the driver directly (sql.Conn.Raw), since database/sql's
+// per-column conversions cost more than the database does, and it scans
+// the two halves of the ref range on two connections at once. The two read
+// transactions must see the same snapshot: each first reads the head of
+// the audit log, which every change advances in its own transaction, and
+// if the heads differ the load is retried.
 func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	workers := 2
+	if db.r == db.w { // one connection (SQLite :memory:)
+		workers = 1
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == 3 {
+			workers = 1 // a busy writer: give up on parallelism
+		}
+		g, consistent, err := db.loadGraphParts(ctx, p, workers)
+		if err != nil {
+			return nil, db.d.mapErr("load graph", err)
+		}
+		if consistent {
+			return g, nil
+		}
+	}
+}
+
+// graphPart is what one worker read.
+type graphPart struct {
+	nodes  []bulwark.GraphNode
+	links  []bulwark.GraphEdge // asset-to-system edges
+	edges  []bulwark.GraphEdge // dependencies (worker 0 only)
+	groups []bulwark.GraphGroup
+	scope  scope
+	head   int64
+}
+
+func (db *DB) loadGraphParts(ctx context.Context, p bulwark.Principal, workers int) (*bulwark.GraphData, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]graphPart, workers)
+	errs := make([]error, workers)
+	heads := make(chan int64, workers)
+	proceed := make([]chan bool, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		proceed[i] = make(chan bool, 1)
+		wg.Go(func() {
+			errs[i] = db.loadGraphPart(ctx, p, i, workers, &parts[i], heads, proceed[i])
+			if errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	var first int64 = -1
+	consistent := true
+	for range workers {
+		select {
+		case h := <-heads:
+			if first >= 0 && h != first {
+				consistent = false
+			}
+			first = h
+		case <-ctx.Done():
+			consistent = false
+		}
+	}
+	for i := range workers {
+		proceed[i] <- consistent
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if !consistent {
+		return nil, false, nil
+	}
+
 	g := &bulwark.GraphData{}
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
-		s, err := db.scopeOf(ctx, tx)
-		if err != nil {
-			return err
+	var n, nl int
+	for i := range parts {
+		n += len(parts[i].nodes)
+		nl += len(parts[i].links)
+	}
+	g.Nodes = make([]bulwark.GraphNode, 0, n)
+	for i := range parts {
+		g.Nodes = append(g.Nodes, parts[i].nodes...)
+		parts[i].nodes = nil
+	}
+	s := parts[0].scope
+	var visible bitset
+	if !s.all {
+		for _, nd := range g.Nodes {
+			visible.set(nd.Ref)
 		}
-		var n int64
-		a := db.d.newArgs()
-		q := "SELECT COUNT(*) FROM entities"
-		if f := s.filter(&a, "owner"); f != "" {
-			q += " WHERE " + f
-		}
-		if err := tx.QueryRowContext(ctx, q, a.v...).Scan(&n); err != nil {
-			return db.d.mapErr("load graph", err)
-		}
-		g.Nodes = make([]bulwark.GraphNode, 0, n)
-
-		a = db.d.newArgs()
-		q = "SELECT ref, id, kind, owner, name, population, conf, integ, avail, count, COALESCE(sys_ref, 0), sys_kind, sys_group FROM entities"
-		if f := s.filter(&a, "owner"); f != "" {
-			q += " WHERE " + f
-		}
-		rows, err := tx.QueryContext(ctx, q+" ORDER BY ref", a.v...)
-		if err != nil {
-			return db.d.mapErr("load graph", err)
-		}
-		in := interner{}
-		var visible bitset
-		var links []bulwark.GraphEdge
-		var owner, sysKind, sysGroup sql.RawBytes
-		for rows.Next() {
-			var nd bulwark.GraphNode
-			var kind, conf, integ, avail, sysRef int64
-			if err := rows.Scan(&nd.Ref, &nd.ID, &kind, &owner, &nd.Name, &nd.Population, &conf, &integ, &avail, &nd.Count,
-				&sysRef, &sysKind, &sysGroup); err != nil {
-				rows.Close()
-				return db.d.mapErr("load graph", err)
-			}
-			nd.Kind = bulwark.NodeKind(kind)
-			nd.Owner = in.get(owner)
-			if nd.Kind == bulwark.KindService {
-				nd.Category = bulwark.Category{Confidentiality: level(conf), Integrity: level(integ), Availability: level(avail)}
-			}
-			g.Nodes = append(g.Nodes, nd)
-			if !s.all {
-				visible.set(nd.Ref)
-			}
-			if sysRef != 0 {
-				links = append(links, bulwark.GraphEdge{From: sysRef, To: nd.Ref, Kind: bulwark.DepKind(in.get(sysKind)), Group: in.get(sysGroup)})
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return db.d.mapErr("load graph", err)
-		}
-		seen := func(ref int64) bool { return s.all || visible.has(ref) }
-
-		var ndeps int64
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM dependencies").Scan(&ndeps); err != nil {
-			return db.d.mapErr("load graph", err)
-		}
-		g.Edges = make([]bulwark.GraphEdge, 0, int64(len(links))+ndeps)
-		for _, e := range links {
+	}
+	seen := func(ref int64) bool { return s.all || visible.has(ref) }
+	g.Edges = make([]bulwark.GraphEdge, 0, nl+len(parts[0].edges))
+	for i := range parts {
+		for _, e := range parts[i].links {
 			if seen(e.From) {
 				g.Edges = append(g.Edges, e)
 			}
 		}
-		rows, err = tx.QueryContext(ctx, "SELECT src, dst, kind, grp FROM dependencies")
-		if err != nil {
-			return db.d.mapErr("load graph", err)
+	}
+	for _, e := range parts[0].edges {
+		if seen(e.From) && seen(e.To) {
+			g.Edges = append(g.Edges, e)
 		}
-		var kind, grp sql.RawBytes
-		for rows.Next() {
-			var e bulwark.GraphEdge
-			if err := rows.Scan(&e.From, &e.To, &kind, &grp); err != nil {
-				rows.Close()
-				return db.d.mapErr("load graph", err)
-			}
-			if seen(e.From) && seen(e.To) {
-				e.Kind, e.Group = bulwark.DepKind(in.get(kind)), in.get(grp)
-				g.Edges = append(g.Edges, e)
-			}
+	}
+	for _, gr := range parts[0].groups {
+		if seen(gr.Owner) {
+			g.Groups = append(g.Groups, gr)
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return db.d.mapErr("load graph", err)
-		}
+	}
+	return g, true, nil
+}
 
-		rows, err = tx.QueryContext(ctx, "SELECT owner, id, need FROM entity_groups ORDER BY owner, id")
+// loadGraphPart reads part w of workers: it opens a read transaction,
+// reports the audit head it sees, and continues only if told to.
+func (db *DB) loadGraphPart(ctx context.Context, p bulwark.Principal, w, workers int, out *graphPart,
+	heads chan<- int64, proceed <-chan bool) error {
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		heads <- -1 - int64(w) // never equal: forces a retry or the error
+		<-proceed
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		rc, ok := dc.(rawConn)
+		if !ok {
+			heads <- -1 - int64(w)
+			<-proceed
+			return fmt.Errorf("driver %T lacks context queries", dc)
+		}
+		if _, err := rc.ExecContext(ctx, db.d.beginRead, nil); err != nil {
+			heads <- -1 - int64(w)
+			<-proceed
+			return err
+		}
+		defer rc.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+		var lo, hi int64
+		err := rawQuery(ctx, rc, "SELECT COALESCE((SELECT MAX(seq) FROM audit_log), 0), COALESCE(MIN(ref), 0), COALESCE(MAX(ref), 0) FROM entities", nil,
+			func(v []driver.Value) error {
+				out.head, lo, hi = vInt(v[0]), vInt(v[1]), vInt(v[2])
+				return nil
+			})
 		if err != nil {
-			return db.d.mapErr("load graph", err)
+			heads <- -1 - int64(w)
+			<-proceed
+			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var gr bulwark.GraphGroup
-			var need int64
-			if err := rows.Scan(&gr.Owner, &gr.ID, &need); err != nil {
-				return db.d.mapErr("load graph", err)
-			}
-			gr.Need = int(need)
-			if seen(gr.Owner) {
-				g.Groups = append(g.Groups, gr)
-			}
+		heads <- out.head
+		if !<-proceed {
+			return nil
 		}
-		return db.d.mapErr("load graph", rows.Err())
+		return db.scanGraphPart(ctx, rc, p, w, workers, lo, hi, out)
+	})
+}
+
+func (db *DB) scanGraphPart(ctx context.Context, rc rawConn, p bulwark.Principal, w, workers int, lo, hi int64, out *graphPart) error {
+	s := scope{p: p, all: p.System, set: map[string]struct{}{}}
+	if !s.all {
+		s.orgs = []string{p.Org}
+		err := rawQuery(ctx, rc, "SELECT grantor FROM shares WHERE grantee = $1", []any{p.Org}, func(v []driver.Value) error {
+			s.orgs = append(s.orgs, vStr(v[0]))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range s.orgs {
+			s.set[o] = struct{}{}
+		}
+	}
+	out.scope = s
+	// This worker's share of the ref range.
+	span := (hi - lo + int64(workers)) / int64(workers)
+	from, to := lo+int64(w)*span, lo+int64(w+1)*span-1
+	if w == workers-1 {
+		to = hi
+	}
+	// Refs are dense unless many entities were deleted: the range is a
+	// good estimate of the row count.
+	n := min(max(to-from+1, 0), 1<<24)
+	out.nodes = make([]bulwark.GraphNode, 0, n)
+	out.links = make([]bulwark.GraphEdge, 0, n)
+
+	a := db.d.newArgs()
+	q := "SELECT ref, id, kind, owner, name, population, conf, integ, avail, count, sys_ref, sys_kind, sys_group FROM entities WHERE ref >= " +
+		a.add(from) + " AND ref <= " + a.add(to)
+	if f := s.filter(&a, "owner"); f != "" {
+		q += " AND " + f
+	}
+	in := interner{}
+	err := rawQuery(ctx, rc, q+" ORDER BY ref", a.v, func(v []driver.Value) error {
+		nd := bulwark.GraphNode{Ref: vInt(v[0]), ID: vStr(v[1]), Kind: bulwark.NodeKind(vInt(v[2])), Owner: in.val(v[3]),
+			Name: vStr(v[4]), Population: vInt(v[5]), Count: vInt(v[9])}
+		if nd.Kind == bulwark.KindService {
+			nd.Category = bulwark.Category{Confidentiality: level(vInt(v[6])), Integrity: level(vInt(v[7])), Availability: level(vInt(v[8]))}
+		}
+		out.nodes = append(out.nodes, nd)
+		if sys := vInt(v[10]); sys != 0 {
+			out.links = append(out.links, bulwark.GraphEdge{From: sys, To: nd.Ref, Kind: bulwark.DepKind(in.val(v[11])), Group: in.val(v[12])})
+		}
+		return nil
+	})
+	if err != nil || w != 0 {
+		return err
+	}
+	err = rawQuery(ctx, rc, "SELECT src, dst, kind, grp FROM dependencies", nil, func(v []driver.Value) error {
+		out.edges = append(out.edges, bulwark.GraphEdge{From: vInt(v[0]), To: vInt(v[1]), Kind: bulwark.DepKind(in.val(v[2])), Group: in.val(v[3])})
+		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return g, nil
+	return rawQuery(ctx, rc, "SELECT owner, id, need FROM entity_groups ORDER BY owner, id", nil, func(v []driver.Value) error {
+		out.groups = append(out.groups, bulwark.GraphGroup{Owner: vInt(v[0]), ID: vStr(v[1]), Need: int(vInt(v[2]))})
+		return nil
+	})
 }
+
+// rawConn is what LoadGraph needs of a driver connection.
+type rawConn interface {
+	driver.QueryerContext
+	driver.ExecerContext
+}
+
+// rawQuery runs q and calls row for each row, with values as the driver
+// returns them (int64, string, []byte, float64, bool, time.Time or nil).
+func rawQuery(ctx context.Context, rc rawConn, q string, args []any, row func(v []driver.Value) error) error {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := rc.QueryContext(ctx, q, named)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, len(rows.Columns()))
+	for {
+		if err := rows.Next(v); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := row(v); err != nil {
+			return err
+		}
+	}
+}
+
+// Conversions of driver values; a NULL or unexpected type reads as zero.
+func vInt(v driver.Value) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func vBytes(v driver.Value) []byte {
+	if b, ok := v.([]byte); ok {
+		return b
+	}
+	return nil
+}
+
+func vStr(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+func (in interner) val(v driver.Value) string {
+	if s, ok := v.(string); ok {
+		return in.get(unsafeBytes(s))
+	}
+	return in.get(vBytes(v))
+}
+
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -338,7 +338,7 @@ func testAuditChain(t *testing.T, st bulwark.Store) {
 
 func testConcurrentReads(t *testing.T, st bulwark.Store) {
 	mustImport(t, st, fixture())
-	const extra = 3000
+	const extra = 2000
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	readErrs := make(chan error, 100)
@@ -374,6 +374,7 @@ func testConcurrentReads(t *testing.T, st bulwark.Store) {
 						return
 					}
 				}
+				time.Sleep(time.Millisecond) // contend, but leave the writer some CPU
 			}
 		})
 	}
