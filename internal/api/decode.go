@@ -43,6 +43,9 @@ func decodeJSONBytes(b []byte, v any) error {
 	if !utf8.Valid(b) {
 		return bulwark.Errorf(bulwark.EINVALID, "request body is not valid UTF-8")
 	}
+	if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && bytes.TrimLeft(b, " \t\r\n")[0] != '{' {
+		return bulwark.Errorf(bulwark.EINVALID, "request body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := checkValue(dec, reflect.TypeOf(v).Elem(), "", 0); err != nil {

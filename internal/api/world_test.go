@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"bulwark"
@@ -78,8 +79,12 @@ type world struct {
 	st    *sqlstore.DB
 	auth  *auth.Service
 	srv   *httptest.Server
+	api   *API
 	users map[string]*worldUser // "water/admin"
 	logs  *bytes.Buffer
+
+	mu      sync.Mutex
+	covered map[string]bool // route patterns requests were sent to
 }
 
 type worldUser struct {
@@ -122,8 +127,9 @@ func newWorld(t *testing.T, opt auth.Options) *world {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	opt.Argon = cheapArgon
 	a := auth.New(st, opt, log)
-	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs}
-	w.srv = httptest.NewServer(New(st, a, log))
+	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs, covered: map[string]bool{}}
+	w.api = newAPI(st, a, log)
+	w.srv = httptest.NewServer(w.api)
 	t.Cleanup(w.srv.Close)
 	for _, o := range worldOrgs {
 		for _, role := range []bulwark.Role{bulwark.RoleAdmin, bulwark.RoleAnalyst, bulwark.RoleViewer} {
@@ -193,9 +199,14 @@ func (w *world) do(as, method, path, ctype, body string) response {
 
 func (w *world) send(req *http.Request) response {
 	w.t.Helper()
+	if _, pattern := w.api.mux.Handler(req); pattern != "" {
+		w.mu.Lock()
+		w.covered[pattern] = true
+		w.mu.Unlock()
+	}
 	res, err := w.srv.Client().Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		w.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
