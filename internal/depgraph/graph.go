@@ -128,19 +128,7 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		order[i] = int32(i)
 	}
 	if !slices.IsSortedFunc(d.Nodes, func(a, b bulwark.GraphNode) int { return strings.Compare(a.ID, b.ID) }) {
-		// Sort (ID, index) pairs: compact, so the comparisons stay in cache.
-		type pair struct {
-			id string
-			i  int32
-		}
-		pairs := make([]pair, len(d.Nodes))
-		for i := range d.Nodes {
-			pairs[i] = pair{d.Nodes[i].ID, int32(i)}
-		}
-		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.id, b.id) })
-		for x, p := range pairs {
-			order[x] = p.i
-		}
+		order = sortByID(d.Nodes)
 	}
 
 	n := len(d.Nodes)
@@ -334,6 +322,62 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		next[y]++
 	}
 	return g, nil
+}
+
+// sortByID returns the node indexes in ID order. Stores typically return
+// nodes as a few sorted runs (services, systems, assets, each by ID), so
+// runs are found and merged pairwise: O(n log runs) string comparisons. With
+// too many runs it falls back to a comparison sort.
+func sortByID(nodes []bulwark.GraphNode) []int32 {
+	type pair struct {
+		id string
+		i  int32
+	}
+	pairs := make([]pair, len(nodes))
+	runs := []int{0}
+	for i := range nodes {
+		pairs[i] = pair{nodes[i].ID, int32(i)}
+		if i > 0 && nodes[i].ID < nodes[i-1].ID {
+			runs = append(runs, i)
+		}
+	}
+	runs = append(runs, len(nodes))
+	if len(runs) > 65 {
+		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.id, b.id) })
+	} else {
+		buf := make([]pair, len(pairs))
+		for len(runs) > 2 {
+			merged := []int{0}
+			for r := 0; r+1 < len(runs); r += 2 {
+				lo, mid := runs[r], runs[r+1]
+				hi := mid
+				if r+2 < len(runs) {
+					hi = runs[r+2]
+				}
+				i, j, k := lo, mid, lo
+				for i < mid && j < hi {
+					if pairs[j].id < pairs[i].id {
+						buf[k] = pairs[j]
+						j++
+					} else {
+						buf[k] = pairs[i]
+						i++
+					}
+					k++
+				}
+				k += copy(buf[k:], pairs[i:mid])
+				copy(buf[k:], pairs[j:hi])
+				merged = append(merged, hi)
+			}
+			pairs, buf = buf, pairs
+			runs = merged
+		}
+	}
+	order := make([]int32, len(pairs))
+	for x, p := range pairs {
+		order[x] = p.i
+	}
+	return order
 }
 
 // refIndex maps store refs to dense ids: a slice when the refs are

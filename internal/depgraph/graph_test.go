@@ -1,12 +1,15 @@
 package depgraph
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"bulwark"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 )
 
 func TestCompileRejects(t *testing.T) {
@@ -263,4 +266,24 @@ func TestCompileSparseRefs(t *testing.T) {
 			t.Errorf("scale %d: dangling ref accepted", scale)
 		}
 	}
+}
+
+func TestSortByID(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		ids := rapid.SliceOfDistinct(rapid.StringMatching(`[a-c][0-9]{0,3}`), rapid.ID).Draw(t, "ids")
+		nodes := make([]bulwark.GraphNode, len(ids))
+		for i, id := range ids {
+			nodes[i].ID = id
+		}
+		order := sortByID(nodes)
+		var got []string
+		for _, i := range order {
+			got = append(got, nodes[i].ID)
+		}
+		want := slices.Clone(ids)
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("sortByID (-want +got):\n%s", diff)
+		}
+	})
 }

@@ -117,6 +117,7 @@ func synthCity(assets int) *bulwark.GraphData {
 				edge(x, switches[j], false, "")
 			}
 		case p < 40: // k-of-n group member: pumps, feeders, switches
+			x := node(id, bulwark.KindAsset)
 			gr := open[j]
 			if gr == nil || gr.count == gr.size {
 				size := 2 + r.IntN(3)
@@ -128,7 +129,6 @@ func synthCity(assets int) *bulwark.GraphData {
 				open[j] = gr
 				groups = append(groups, gr)
 			}
-			x := node(id, bulwark.KindAsset)
 			edge(sys[j], x, false, gr.id)
 			if gr.feeder != 0 {
 				edge(x, gr.feeder, false, "")
@@ -258,6 +258,20 @@ func TestExportSyntheticCity(t *testing.T) {
 func BenchmarkCompile(b *testing.B) {
 	d := synthCity(benchAssets(b))
 	b.ReportMetric(float64(len(d.Nodes)), "nodes")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Compile(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompileShuffled is the worst case: nodes in random order, so
+// Compile falls back to a full comparison sort of the IDs.
+func BenchmarkCompileShuffled(b *testing.B) {
+	d := synthCity(benchAssets(b))
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(d.Nodes), func(i, j int) { d.Nodes[i], d.Nodes[j] = d.Nodes[j], d.Nodes[i] })
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := Compile(d); err != nil {
