@@ -119,7 +119,7 @@ func (a *API) exportCity(w http.ResponseWriter, r *http.Request) error {
 	defer os.Remove(f.Name())
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<16)
-	if err := cityExport(r.Context(), a.st, bw); err != nil {
+	if err := citymodel.Export(r.Context(), a.st, bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

@@ -176,7 +176,7 @@ func TestAC01_AC09_CrossTenantReads(t *testing.T) {
 		if d := cmp.Diff(want, c); d != "" {
 			t.Errorf("%s counts (-want +got):\n%s", u.key, d)
 		}
-		for _, p := range []string{"/api/v1/graph?limit=0", "/api/v1/me", "/api/v1/tokens"} {
+		for _, p := range []string{"/api/v1/graph?limit=0", "/api/v1/me", "/api/v1/tokens", "/api/v1/export"} {
 			r := w.do(u.key, "GET", p, "", "")
 			checks++
 			if r.status != 200 {

@@ -170,3 +170,51 @@ func TestImportCSV(t *testing.T) {
 		t.Errorf("CSV row owned by another organization accepted: %s", r)
 	}
 }
+
+// TestExport checks that an export holds exactly what the caller sees and
+// that the export is audited.
+func TestExport(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	for _, u := range w.users {
+		r := w.do(u.key, "GET", "/api/v1/export", "", "")
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/yaml") {
+			t.Fatalf("%s export: %s", u.key, truncate(r.String(), 200))
+		}
+		for _, e := range allEntities() {
+			if got, want := strings.Contains(string(r.body), "id: "+e.id+"\n"), visible(u.user.Org, e.owner); got != want {
+				t.Errorf("%s export contains %s: %v, want %v", u.key, e.id, got, want)
+			}
+		}
+		for _, o := range worldOrgs {
+			if !visible(u.user.Org, o.id) && strings.Contains(string(r.body), "id: "+o.id+"\n") {
+				t.Errorf("%s export contains hidden organization %s", u.key, o.id)
+			}
+		}
+	}
+	for _, as := range []string{"port/viewer", "port/analyst", "port/analyst"} {
+		w.do(as, "GET", "/api/v1/export", "", "")
+	}
+	audit := decodeBody[pageDTO[auditDTO]](t, w.do("port/admin", "GET", "/api/v1/audit?limit=1000", "", ""))
+	n := 0
+	for _, e := range audit.Items {
+		if e.Action == "city.export" {
+			n++
+		}
+	}
+	if n != 6 { // port's admin, analyst (three times) and viewer (twice)
+		t.Errorf("%d city.export audit entries for port, want 6", n)
+	}
+}
+
+// TestExportRoundTrip re-imports an organization's own export: it must
+// change nothing.
+func TestExportRoundTrip(t *testing.T) {
+	t.Skip("known problem: an organization's export omits shares_with entries naming organizations " +
+		"it cannot see, so re-importing it revokes those grants; reported to the city-model and store owners")
+	w := newWorld(t, auth.Options{})
+	body := w.do("port/analyst", "GET", "/api/v1/export", "", "").body
+	r := w.do("port/analyst", "POST", "/api/v1/import", "application/yaml", string(body))
+	if res := decodeBody[importResultDTO](t, r); r.status != 200 || res.Created != 0 || res.Updated != 0 {
+		t.Errorf("re-import of own export: %s", r)
+	}
+}
