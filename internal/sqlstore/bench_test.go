@@ -168,16 +168,32 @@ func benchReimport(b *testing.B, open func(b *testing.B) *DB) {
 	}
 }
 
-func benchLoadGraph(b *testing.B, open func(b *testing.B) *DB) {
+// benchLoadGraph measures LoadGraph of a city of benchAssets assets, cold
+// (the graph cache emptied before each load, so the database is scanned)
+// or warm (the city unchanged since the last load).
+func benchLoadGraph(b *testing.B, open func(b *testing.B) *DB, cold bool) {
 	n := benchAssets(b)
 	st := open(b)
 	importGenerated(b, st, n)
 	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
+	if !cold {
+		if _, err := st.LoadGraph(ctx); err != nil { // fill the cache
+			b.Fatal(err)
+		}
+	}
 	runtime.GC()
 	var g *bulwark.GraphData
 	var cpu time.Duration
 	for b.Loop() {
 		var err error
+		if cold {
+			b.StopTimer()
+			st.graph.mu.Lock()
+			st.graph.g = nil
+			st.graph.mu.Unlock()
+			runtime.GC()
+			b.StartTimer()
+		}
 		cpu0 := cpuTime()
 		if g, err = st.LoadGraph(ctx); err != nil {
 			b.Fatal(err)
@@ -203,9 +219,11 @@ func openBenchSQLite(b *testing.B) *DB {
 
 func openBenchPostgres(b *testing.B) *DB { return openPostgres(b) }
 
-func BenchmarkImportSQLite(b *testing.B)      { benchImport(b, openBenchSQLite) }
-func BenchmarkImportPostgres(b *testing.B)    { benchImport(b, openBenchPostgres) }
-func BenchmarkReimportSQLite(b *testing.B)    { benchReimport(b, openBenchSQLite) }
-func BenchmarkReimportPostgres(b *testing.B)  { benchReimport(b, openBenchPostgres) }
-func BenchmarkLoadGraphSQLite(b *testing.B)   { benchLoadGraph(b, openBenchSQLite) }
-func BenchmarkLoadGraphPostgres(b *testing.B) { benchLoadGraph(b, openBenchPostgres) }
+func BenchmarkImportSQLite(b *testing.B)          { benchImport(b, openBenchSQLite) }
+func BenchmarkImportPostgres(b *testing.B)        { benchImport(b, openBenchPostgres) }
+func BenchmarkReimportSQLite(b *testing.B)        { benchReimport(b, openBenchSQLite) }
+func BenchmarkReimportPostgres(b *testing.B)      { benchReimport(b, openBenchPostgres) }
+func BenchmarkLoadGraphSQLite(b *testing.B)       { benchLoadGraph(b, openBenchSQLite, true) }
+func BenchmarkLoadGraphPostgres(b *testing.B)     { benchLoadGraph(b, openBenchPostgres, true) }
+func BenchmarkLoadGraphWarmSQLite(b *testing.B)   { benchLoadGraph(b, openBenchSQLite, false) }
+func BenchmarkLoadGraphWarmPostgres(b *testing.B) { benchLoadGraph(b, openBenchPostgres, false) }

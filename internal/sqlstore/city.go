@@ -396,6 +396,9 @@ func (db *DB) DeleteEntity(ctx context.Context, kind bulwark.NodeKind, id string
 				return db.d.mapErr("delete "+kind.String(), err)
 			}
 		}
+		if err := bumpCityVersion(ctx, db, tx); err != nil {
+			return err
+		}
 		return db.appendAudit(ctx, tx, bulwark.AuditEntry{Org: s.auditOrg(), Actor: s.actor(), Action: "city.delete",
 			Target: kind.String() + ":" + id, Outcome: "ok"})
 	})

@@ -29,6 +29,9 @@ type dialect struct {
 	// transaction. SQLite needs nothing: a write transaction (BEGIN
 	// IMMEDIATE, one writer connection) already excludes every other writer.
 	lockAudit func(ctx context.Context, tx *sql.Tx) error
+	// arrays says the engine takes arrays as parameters (PostgreSQL):
+	// bulk statements then bind one array per column.
+	arrays bool
 	// beginRead starts a read-only transaction on a raw connection.
 	beginRead string
 	// isUnique reports a uniqueness violation.
@@ -67,6 +70,7 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	name:      "postgres",
 	ph:        '$',
+	arrays:    true,
 	beginRead: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	maxParams: 65000,
 	lockAudit: func(ctx context.Context, tx *sql.Tx) error {

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -40,22 +42,115 @@ func (b bitset) has(i int64) bool {
 	return i >= 0 && w < len(b) && b[w]&(1<<(uint(i)&63)) != 0
 }
 
-// LoadGraph returns the visible dependency graph: nodes and asset-to-system
-// links from entities (in ref order), then dependencies and groups. Edges
-// appear only when both ends are visible.
+// bumpCityVersion records, inside tx, that the city model changed.
+func bumpCityVersion(ctx context.Context, db *DB, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE city_version SET version = version + 1 WHERE id = 1")
+	return db.d.mapErr("record change", err)
+}
+
+// CityVersion returns a number that changes whenever the city model
+// (organizations, sharing, services, systems, assets, dependencies)
+// changes, in this process or another: a cache of anything derived from the
+// model is current while the number is the same. It is not scoped.
+func (db *DB) CityVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.r.QueryRowContext(ctx, "SELECT version FROM city_version WHERE id = 1").Scan(&v)
+	return v, db.d.mapErr("read city version", err)
+}
+
+// graphCache holds the whole graph as of one city version. Every caller's
+// graph is a filtered copy of it, so repeated loads of an unchanged city
+// cost a copy instead of a scan.
+type graphCache struct {
+	mu      sync.Mutex
+	version int64
+	g       *bulwark.GraphData
+}
+
+// LoadGraph returns the visible dependency graph: nodes (in ref order),
+// the edges whose ends are both visible, and the groups of visible nodes.
 //
-// It is the one read that touches every row, so it is built for speed: it
-// talks to the driver directly (sql.Conn.Raw), since database/sql's
-// per-column conversions cost more than the database does, and it scans
-// the two halves of the ref range on two connections at once. The two read
-// transactions must see the same snapshot: each first reads the head of
-// the audit log, which every change advances in its own transaction, and
-// if the heads differ the load is retried.
+// It is the one read that touches every row, so it is built for speed. The
+// whole graph is cached as of a city version; a load reads the caller's
+// scope and the version in one transaction and, when the cache is current,
+// only filters and copies it. Otherwise loadGraphParts scans the database.
 func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
-	p, err := principal(ctx)
-	if err != nil {
+	if _, err := principal(ctx); err != nil {
 		return nil, err
 	}
+	for range 5 {
+		var s scope
+		var v int64
+		err := db.inRead(ctx, func(tx *sql.Tx) error {
+			var err error
+			if s, err = db.scopeOf(ctx, tx); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(ctx, "SELECT version FROM city_version WHERE id = 1").Scan(&v)
+		})
+		if err != nil {
+			return nil, db.d.mapErr("load graph", err)
+		}
+		db.graph.mu.Lock()
+		full := db.graph.g
+		if db.graph.version != v {
+			full = nil
+		}
+		db.graph.mu.Unlock()
+		if full == nil {
+			g, fv, err := db.loadFullGraph(ctx)
+			if err != nil {
+				return nil, db.d.mapErr("load graph", err)
+			}
+			db.graph.mu.Lock()
+			if db.graph.g == nil || fv >= db.graph.version {
+				db.graph.g, db.graph.version = g, fv
+			}
+			db.graph.mu.Unlock()
+			if fv != v {
+				continue // changed meanwhile: read the scope again
+			}
+			full = g
+		}
+		return filterGraph(full, s), nil
+	}
+	return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "load graph: the city model is changing too fast, try again")
+}
+
+// filterGraph returns the part of g that s sees, in new slices (the cached
+// graph itself is never handed out).
+func filterGraph(g *bulwark.GraphData, s scope) *bulwark.GraphData {
+	if s.all {
+		return &bulwark.GraphData{Nodes: slices.Clone(g.Nodes), Edges: slices.Clone(g.Edges), Groups: slices.Clone(g.Groups)}
+	}
+	out := &bulwark.GraphData{}
+	var visible bitset
+	for _, nd := range g.Nodes {
+		if s.sees(nd.Owner) {
+			out.Nodes = append(out.Nodes, nd)
+			visible.set(nd.Ref)
+		}
+	}
+	for _, e := range g.Edges {
+		if visible.has(e.From) && visible.has(e.To) {
+			out.Edges = append(out.Edges, e)
+		}
+	}
+	for _, gr := range g.Groups {
+		if visible.has(gr.Owner) {
+			out.Groups = append(out.Groups, gr)
+		}
+	}
+	return out
+}
+
+// loadFullGraph scans the whole graph and returns it with the city version
+// it reflects. It talks to the driver directly (sql.Conn.Raw), since
+// database/sql's per-column conversions cost more than the database does,
+// and scans the two halves of the ref range on two connections at once.
+// The two read transactions must see the same snapshot: each first reads
+// the city version, and if they differ the scan is retried.
+func (db *DB) loadFullGraph(ctx context.Context) (*bulwark.GraphData, int64, error) {
 	workers := 2
 	if db.r == db.w { // one connection (SQLite :memory:)
 		workers = 1
@@ -64,12 +159,9 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 		if attempt == 3 {
 			workers = 1 // a busy writer: give up on parallelism
 		}
-		g, consistent, err := db.loadGraphParts(ctx, p, workers)
-		if err != nil {
-			return nil, db.d.mapErr("load graph", err)
-		}
-		if consistent {
-			return g, nil
+		g, v, consistent, err := db.loadGraphParts(ctx, bulwark.SystemPrincipal(), workers)
+		if err != nil || consistent {
+			return g, v, err
 		}
 	}
 }
@@ -84,7 +176,7 @@ type graphPart struct {
 	head   int64
 }
 
-func (db *DB) loadGraphParts(ctx context.Context, p bulwark.Principal, workers int) (*bulwark.GraphData, bool, error) {
+func (db *DB) loadGraphParts(ctx context.Context, p bulwark.Principal, workers int) (*bulwark.GraphData, int64, bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := make([]graphPart, workers)
@@ -120,11 +212,11 @@ func (db *DB) loadGraphParts(ctx context.Context, p bulwark.Principal, workers i
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, false, err
+			return nil, 0, false, err
 		}
 	}
 	if !consistent {
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
 
 	g := &bulwark.GraphData{}
@@ -164,11 +256,11 @@ func (db *DB) loadGraphParts(ctx context.Context, p bulwark.Principal, workers i
 			g.Groups = append(g.Groups, gr)
 		}
 	}
-	return g, true, nil
+	return g, parts[0].head, true, nil
 }
 
 // loadGraphPart reads part w of workers: it opens a read transaction,
-// reports the audit head it sees, and continues only if told to.
+// reports the city version it sees, and continues only if told to.
 func (db *DB) loadGraphPart(ctx context.Context, p bulwark.Principal, w, workers int, out *graphPart,
 	heads chan<- int64, proceed <-chan bool) error {
 	conn, err := db.r.Conn(ctx)
@@ -192,7 +284,7 @@ func (db *DB) loadGraphPart(ctx context.Context, p bulwark.Principal, w, workers
 		}
 		defer rc.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 		var lo, hi int64
-		err := rawQuery(ctx, rc, "SELECT COALESCE((SELECT MAX(seq) FROM audit_log), 0), COALESCE(MIN(ref), 0), COALESCE(MAX(ref), 0) FROM entities", nil,
+		err := rawQuery(ctx, rc, "SELECT (SELECT version FROM city_version WHERE id = 1), COALESCE(MIN(ref), 0), COALESCE(MAX(ref), 0) FROM entities", nil,
 			func(v []driver.Value) error {
 				out.head, lo, hi = vInt(v[0]), vInt(v[1]), vInt(v[2])
 				return nil

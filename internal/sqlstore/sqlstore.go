@@ -38,6 +38,8 @@ type DB struct {
 	r   *sql.DB // reads: a pool (the same as w on PostgreSQL and :memory:)
 	log *slog.Logger
 	now func() time.Time
+
+	graph graphCache // the last whole graph loaded
 }
 
 var _ bulwark.Store = (*DB)(nil)

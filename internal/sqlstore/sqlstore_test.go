@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"bulwark"
@@ -75,4 +76,116 @@ func TestSQLiteStore(t *testing.T) {
 func TestPostgresStore(t *testing.T) {
 	testenv.PostgresDSN(t) // skip the whole suite early when there is no server
 	storetest.Run(t, func(t *testing.T) bulwark.Store { return openPostgres(t) })
+}
+
+// A graph cached by one handle is refreshed when another handle (another
+// process, say the CLI beside a running server) changes the city.
+func TestGraphCacheSeesOtherWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
+	open := func() *DB {
+		db, err := Open(context.Background(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	importGenerated(t, b, 100)
+	v1, err := a.CityVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, err := a.LoadGraph(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	city := &bulwark.City{Assets: []bulwark.Asset{{ID: "late-asset", Name: "Late", Owner: g1.Nodes[0].Owner, Kind: "camera"}}}
+	tx, err := b.BeginImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.PutAssets(ctx, city.Assets); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := a.CityVersion(ctx)
+	if err != nil || v2 == v1 {
+		t.Errorf("city version %d -> %d (%v), want a change", v1, v2, err)
+	}
+	g2, err := a.LoadGraph(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g2.Nodes) != len(g1.Nodes)+1 || g2.Nodes[len(g2.Nodes)-1].ID != "late-asset" {
+		t.Errorf("after another handle's import: %d nodes (was %d), last %q", len(g2.Nodes), len(g1.Nodes), g2.Nodes[len(g2.Nodes)-1].ID)
+	}
+	// Callers get copies: changing one does not change the next.
+	g2.Nodes[0].Name = "scribbled"
+	g3, err := a.LoadGraph(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g3.Nodes[0].Name == "scribbled" {
+		t.Error("LoadGraph hands out the cached graph itself")
+	}
+}
+
+func TestDU04SQLiteDurability(t *testing.T) {
+	db := openSQLite(t)
+	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000"} {
+		var got string
+		if err := db.w.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
+		}
+	}
+	// A database forced out of WAL mode is refused.
+	if _, err := db.w.Exec("PRAGMA journal_mode=DELETE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.checkSQLiteDurability(context.Background(), false); bulwark.ErrorCode(err) != bulwark.EUNAVAILABLE {
+		t.Errorf("check after journal_mode=DELETE: %v, want EUNAVAILABLE", err)
+	}
+	if _, err := db.w.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.checkSQLiteDurability(context.Background(), false); bulwark.ErrorCode(err) != bulwark.EUNAVAILABLE {
+		t.Errorf("check after synchronous=NORMAL: %v, want EUNAVAILABLE", err)
+	}
+}
+
+func TestOpenRejectsBadDSN(t *testing.T) {
+	for _, dsn := range []string{"", "a?b.db", "postgres://127.0.0.1:1/none?connect_timeout=1"} {
+		db, err := Open(context.Background(), dsn, nil)
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", dsn)
+			continue
+		}
+		if msg := bulwark.ErrorMessage(err); msg == "internal error" || strings.Contains(msg, "SELECT") {
+			t.Errorf("Open(%q): unsafe or unhelpful message %q", dsn, msg)
+		}
+	}
+}
+
+func TestMemoryStore(t *testing.T) {
+	db, err := Open(context.Background(), ":memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stats := importGenerated(t, db, 50)
+	if stats.Created < 50 {
+		t.Errorf("created %d", stats.Created)
+	}
+	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
+	if g, err := db.LoadGraph(ctx); err != nil || len(g.Nodes) < 50 {
+		t.Errorf("LoadGraph: %v", err)
+	}
 }

@@ -101,6 +101,10 @@ func testReimportUnchanged(t *testing.T, st bulwark.Store) {
 
 func testChangedContentUpdates(t *testing.T, st bulwark.Store) {
 	mustImport(t, st, fixture())
+	// Load the graph first: a store that caches it must notice the change.
+	if g := must(st.LoadGraph(sysCtx()))(t); len(g.Edges) != 10 {
+		t.Fatalf("graph has %d edges, want 10", len(g.Edges))
+	}
 	c := fixture()
 	c.Services[0].Name = "Water"
 	c.Services[0].DependsOn = []bulwark.Dependency{{On: "water-scada", Kind: bulwark.Soft}} // pumps dropped
