@@ -77,7 +77,10 @@ func sameAsMissing(t *testing.T, hidden response, hiddenID string, missing respo
 // of the world by path, query and listing. Visible objects are returned;
 // hidden ones never appear and answer exactly like missing ones.
 func TestAC01_AC09_CrossTenantReads(t *testing.T) {
-	w := newWorld(t, auth.Options{})
+	forEachStore(t, func(t *testing.T, dsn string) { crossTenantReads(t, newWorldDSN(t, dsn, auth.Options{})) })
+}
+
+func crossTenantReads(t *testing.T, w *world) {
 	entities := allEntities()
 	checks := 0
 	for _, u := range w.users {
@@ -201,7 +204,12 @@ func TestAC01_AC09_CrossTenantReads(t *testing.T) {
 // route against other organizations' objects by path and by body. All are
 // refused, hidden objects answer like missing ones, and nothing changes.
 func TestAC06_CrossTenantWrites(t *testing.T) {
-	w := newWorld(t, auth.Options{LoginLimit: 1 << 20})
+	forEachStore(t, func(t *testing.T, dsn string) {
+		crossTenantWrites(t, newWorldDSN(t, dsn, auth.Options{LoginLimit: 1 << 20}))
+	})
+}
+
+func crossTenantWrites(t *testing.T, w *world) {
 	before := w.snapshot()
 	for _, u := range w.users {
 		org := u.user.Org
