@@ -255,3 +255,90 @@ func TestOpenFailure(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestProgress(t *testing.T) {
+	var calls [][2]int64
+	st := newMemStore()
+	_, err := Import(context.Background(), st, []Source{FileSource("testdata/city.yaml"), FileSource("testdata/assets.csv")}, ImportOptions{
+		Progress: func(done, total int64) { calls = append(calls, [2]int64{done, total}) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) < 2 {
+		t.Fatalf("progress called %d times", len(calls))
+	}
+	last := calls[len(calls)-1]
+	if last[0] != last[1] || last[1] == 0 {
+		t.Errorf("last progress %v, want done == total > 0", last)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i][0] < calls[i-1][0] || calls[i][1] != last[1] {
+			t.Errorf("progress not monotonic with a fixed total: %v", calls)
+			break
+		}
+	}
+}
+
+// TestSourceChangedBetweenPasses: a source whose content differs in the
+// write pass is refused and nothing is stored.
+func TestSourceChangedBetweenPasses(t *testing.T) {
+	n := 0
+	s := Source{Name: "moving.yaml", Open: func() (io.ReadCloser, error) {
+		n++
+		content := svcHead
+		if n > 1 {
+			content = strings.Replace(svcHead, "name: S", "name: T", 1)
+		}
+		return nopCloser{strings.NewReader(content)}, nil
+	}}
+	st := storedFixture()
+	_, err := Import(context.Background(), st, []Source{s}, ImportOptions{})
+	if bulwark.ErrorCode(err) != bulwark.ECONFLICT || !strings.Contains(err.Error(), "moving.yaml changed while it was being imported") {
+		t.Fatalf("got %v", err)
+	}
+	if st.commits != 0 {
+		t.Error("stored")
+	}
+}
+
+// TestWriteFailureRollsBack: an error from the store in the write pass is
+// returned (wrapped) and nothing is committed.
+func TestWriteFailureRollsBack(t *testing.T) {
+	st := storedFixture()
+	st.failPut = bulwark.Errorf(bulwark.EUNAVAILABLE, "database is down")
+	_, err := Import(context.Background(), st, []Source{FileSource("testdata/city.yaml")}, ImportOptions{})
+	if bulwark.ErrorCode(err) != bulwark.EUNAVAILABLE || st.commits != 0 {
+		t.Fatalf("got %v, %d commits", err, st.commits)
+	}
+}
+
+// TestIN02_DeepNesting: deeply nested flow collections and block mappings
+// are refused without exhausting the stack.
+func TestIN02_DeepNesting(t *testing.T) {
+	for name, doc := range map[string]string{
+		"flow":             "assets: " + strings.Repeat("[", 1000000) + strings.Repeat("]", 1000000) + "\n",
+		"block":            deepBlock(20000),
+		"flow mapping":     "services:\n  - " + strings.Repeat("{a: ", 200000) + "1" + strings.Repeat("}", 200000) + "\n",
+		"flow, many lines": "assets: " + strings.Repeat("[\n", 100000) + strings.Repeat("]", 100000) + "\n",
+	} {
+		start := time.Now()
+		_, err := validate(storedFixture(), src("deep.yaml", doc))
+		if bulwark.ErrorCode(err) != bulwark.EINVALID {
+			t.Errorf("%s: got %v", name, err)
+		}
+		if d := time.Since(start); d > failFast {
+			t.Errorf("%s: took %v", name, d)
+		}
+	}
+}
+
+func deepBlock(n int) string {
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for i := range n {
+		b.WriteString(strings.Repeat(" ", i+2))
+		b.WriteString("a:\n")
+	}
+	return b.String()
+}
