@@ -195,6 +195,11 @@ func checkText(s string, max int, multiline bool) string {
 		if r < 0x20 && !(multiline && (r == '\n' || r == '\t')) || r >= 0x7f && r < 0xa0 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError {
 			return fmt.Sprintf("text contains the control character %U", r)
 		}
+		// Bidirectional embedding, override and isolate controls can make
+		// text display differently from what it is ("Trojan Source").
+		if r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			return fmt.Sprintf("text contains the bidirectional control character %U", r)
+		}
 	}
 	return ""
 }

@@ -151,6 +151,13 @@ func (r *run) openSource(i int, src Source) (rd io.Reader, raw *rawReader, close
 		}
 		return nil, nil, nil, false, nil
 	}
+	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.IsDir() {
+			rc.Close()
+			r.p.add(at, "", "is a directory; name the files to import")
+			return nil, nil, nil, false, nil
+		}
+	}
 	raw = &rawReader{r: rc, run: r, h: sha256.New()}
 	// A small buffer keeps the compressed-bytes count (for the bomb
 	// check) close to what gzip has consumed; large reads bypass it.

@@ -249,6 +249,8 @@ func TestTooManyProblems(t *testing.T) {
 func TestOpenFailure(t *testing.T) {
 	_, err := Import(context.Background(), storedFixture(), []Source{FileSource("testdata/does-not-exist.yaml")}, ImportOptions{})
 	checkProblems(t, err, []want{{"testdata/does-not-exist.yaml", 0, 0, "", "file not found"}})
+	_, err = Import(context.Background(), storedFixture(), []Source{FileSource("testdata")}, ImportOptions{})
+	checkProblems(t, err, []want{{"testdata", 0, 0, "", "is a directory"}})
 	boom := errors.New("disk on fire")
 	_, err = Import(context.Background(), storedFixture(), []Source{{Name: "x", Open: func() (io.ReadCloser, error) { return nil, boom }}}, ImportOptions{})
 	if !errors.Is(err, boom) || bulwark.ErrorCode(err) != bulwark.EINTERNAL {

@@ -159,6 +159,8 @@ func TestValidateProblems(t *testing.T) {
 			[]want{{"a.yaml", 1, 10, "version", "unsupported format version 2"}}},
 		{"control character", []string{"assets:\n  - {id: a, name: \"A\\x1b[31m\", owner: org}\n"},
 			[]want{{"a.yaml", 2, 19, "assets[0].name", "control character U+001B"}}},
+		{"bidi override", []string{"assets:\n  - {id: a, name: \"abc\u202edcba\", owner: org}\n"},
+			[]want{{"a.yaml", 2, 19, "assets[0].name", "bidirectional control character U+202E"}}},
 		{"anchor and alias", []string{"organizations:\n  - &o {id: o1, name: O, purview: city}\n  - *o\n"},
 			[]want{{"a.yaml", 2, 5, "organizations[0]", "anchors (&name) are not supported"},
 				{"a.yaml", 3, 5, "organizations[1]", "aliases (*name) are not supported"}}},
