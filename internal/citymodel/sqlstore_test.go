@@ -2,10 +2,15 @@ package citymodel
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,18 +18,63 @@ import (
 
 	"bulwark"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/testenv"
 )
 
-// openStore opens a fresh SQLite store and a System-principal context.
-func openStore(t *testing.T) (*sqlstore.DB, context.Context) {
+// backends lists the databases the integration tests run on. PostgreSQL
+// is skipped when no server answers (and required in CI).
+var backends = []string{"sqlite", "postgres"}
+
+// forEachBackend runs fn as a subtest per database; fn gets an opener of
+// fresh, empty stores with a System-principal context.
+func forEachBackend(t *testing.T, fn func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context))) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			fn(t, func(t *testing.T) (*sqlstore.DB, context.Context) { return openBackend(t, b) })
+		})
+	}
+}
+
+func openBackend(t *testing.T, backend string) (*sqlstore.DB, context.Context) {
 	t.Helper()
 	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "b.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dsn := filepath.Join(t.TempDir(), "b.db")
+	if backend == "postgres" {
+		dsn = postgresSchemaDSN(t)
+	}
+	db, err := sqlstore.Open(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, ctx
+}
+
+// postgresSchemaDSN creates a fresh schema on the test server and returns a
+// DSN selecting it; the schema is dropped at cleanup.
+func postgresSchemaDSN(t *testing.T) string {
+	t.Helper()
+	base := testenv.PostgresDSN(t)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "citymodel_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func counts(t *testing.T, ctx context.Context, st bulwark.CityStore) bulwark.Counts {
@@ -37,111 +87,119 @@ func counts(t *testing.T, ctx context.Context, st bulwark.CityStore) bulwark.Cou
 }
 
 func TestSQLStoreImportTwice(t *testing.T) {
-	db, ctx := openStore(t)
-	srcs := []Source{FileSource("testdata/city.yaml")}
-	res, err := Import(ctx, db, srcs, ImportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Stats.Created != 16 || res.Stats.Updated != 0 {
-		t.Errorf("first import stats %+v", res.Stats)
-	}
-	c := counts(t, ctx, db)
-	if c.Organizations != 3 || c.Services != 2 || c.Systems != 2 || c.Assets != 9 || c.Dependencies != 13 {
-		t.Errorf("counts after import %+v", c)
-	}
-	res, err = Import(ctx, db, srcs, ImportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Stats != (bulwark.ImportStats{Unchanged: 16}) {
-		t.Errorf("second import stats %+v, want all 16 unchanged", res.Stats)
-	}
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context)) {
+		db, ctx := open(t)
+		srcs := []Source{FileSource("testdata/city.yaml")}
+		res, err := Import(ctx, db, srcs, ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats.Created != 16 || res.Stats.Updated != 0 {
+			t.Errorf("first import stats %+v", res.Stats)
+		}
+		c := counts(t, ctx, db)
+		if c.Organizations != 3 || c.Services != 2 || c.Systems != 2 || c.Assets != 9 || c.Dependencies != 13 {
+			t.Errorf("counts after import %+v", c)
+		}
+		res, err = Import(ctx, db, srcs, ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats != (bulwark.ImportStats{Unchanged: 16}) {
+			t.Errorf("second import stats %+v, want all 16 unchanged", res.Stats)
+		}
+	})
 }
 
 func TestSQLStoreChangedFile(t *testing.T) {
-	db, ctx := openStore(t)
-	orig, err := os.ReadFile("testdata/city.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Import(ctx, db, []Source{src("city.yaml", string(orig))}, ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	changed := strings.Replace(string(orig), "name: Pump station 2 PLC", "name: Pump station 2 PLC (replaced 2026)", 1)
-	changed = strings.Replace(changed, "population: 510000", "population: 515000", 1)
-	res, err := Import(ctx, db, []Source{src("city.yaml", changed)}, ImportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Stats != (bulwark.ImportStats{Updated: 2, Unchanged: 14}) {
-		t.Errorf("stats %+v, want 2 updated, 14 unchanged", res.Stats)
-	}
-	a, err := db.FindAsset(ctx, "plc-0002")
-	if err != nil || a.Name != "Pump station 2 PLC (replaced 2026)" {
-		t.Errorf("plc-0002 = %+v, %v", a, err)
-	}
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context)) {
+		db, ctx := open(t)
+		orig, err := os.ReadFile("testdata/city.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Import(ctx, db, []Source{src("city.yaml", string(orig))}, ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		changed := strings.Replace(string(orig), "name: Pump station 2 PLC", "name: Pump station 2 PLC (replaced 2026)", 1)
+		changed = strings.Replace(changed, "population: 510000", "population: 515000", 1)
+		res, err := Import(ctx, db, []Source{src("city.yaml", changed)}, ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats != (bulwark.ImportStats{Updated: 2, Unchanged: 14}) {
+			t.Errorf("stats %+v, want 2 updated, 14 unchanged", res.Stats)
+		}
+		a, err := db.FindAsset(ctx, "plc-0002")
+		if err != nil || a.Name != "Pump station 2 PLC (replaced 2026)" {
+			t.Errorf("plc-0002 = %+v, %v", a, err)
+		}
+	})
 }
 
 func TestSQLStoreBadFileStoresNothing(t *testing.T) {
-	db, ctx := openStore(t)
-	if _, err := Import(ctx, db, []Source{FileSource("testdata/city.yaml")}, ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	before := exportString(t, &ctxStore{db, ctx})
-	bad := []Source{
-		src("new.yaml", "assets:\n  - {id: new-1, name: New, owner: city-water}\n"),
-		src("bad.yaml", "assets:\n  - {id: new-2, name: New, owner: city-water, depends_on: [{on: ghost}]}\n  - {id: new-1, name: Dup, owner: city-water}\n"),
-	}
-	_, err := Import(ctx, db, bad, ImportOptions{})
-	checkProblems(t, err, []want{
-		{"bad.yaml", 2, 65, "assets[0].depends_on[0].on", `unknown system or asset "ghost"`},
-		{"bad.yaml", 3, 10, "assets[1].id", `duplicate id "new-1": already used by the asset at new.yaml:2`},
-	})
-	if after := exportString(t, &ctxStore{db, ctx}); after != before {
-		t.Error("store changed by a failed import")
-	}
-	// A failure while writing (here: a reference the store rejects at
-	// commit is simulated by canceling the context mid-import) rolls back.
-	cctx, cancel := context.WithCancel(ctx)
-	n := 0
-	_, err = Import(cctx, db, []Source{src("c.yaml", "assets:\n  - {id: new-3, name: New, owner: city-water}\n")}, ImportOptions{Progress: func(done, total int64) {
-		if n++; n == 2 {
-			cancel() // after the validation pass
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context)) {
+		db, ctx := open(t)
+		if _, err := Import(ctx, db, []Source{FileSource("testdata/city.yaml")}, ImportOptions{}); err != nil {
+			t.Fatal(err)
 		}
-	}})
-	if err == nil {
-		t.Fatal("canceled import succeeded")
-	}
-	if after := exportString(t, &ctxStore{db, ctx}); after != before {
-		t.Error("store changed by a canceled import")
-	}
+		before := exportString(t, &ctxStore{db, ctx})
+		bad := []Source{
+			src("new.yaml", "assets:\n  - {id: new-1, name: New, owner: city-water}\n"),
+			src("bad.yaml", "assets:\n  - {id: new-2, name: New, owner: city-water, depends_on: [{on: ghost}]}\n  - {id: new-1, name: Dup, owner: city-water}\n"),
+		}
+		_, err := Import(ctx, db, bad, ImportOptions{})
+		checkProblems(t, err, []want{
+			{"bad.yaml", 2, 65, "assets[0].depends_on[0].on", `unknown system or asset "ghost"`},
+			{"bad.yaml", 3, 10, "assets[1].id", `duplicate id "new-1": already used by the asset at new.yaml:2`},
+		})
+		if after := exportString(t, &ctxStore{db, ctx}); after != before {
+			t.Error("store changed by a failed import")
+		}
+		// A failure while writing (here: a reference the store rejects at
+		// commit is simulated by canceling the context mid-import) rolls back.
+		cctx, cancel := context.WithCancel(ctx)
+		n := 0
+		_, err = Import(cctx, db, []Source{src("c.yaml", "assets:\n  - {id: new-3, name: New, owner: city-water}\n")}, ImportOptions{Progress: func(done, total int64) {
+			if n++; n == 2 {
+				cancel() // after the validation pass
+			}
+		}})
+		if err == nil {
+			t.Fatal("canceled import succeeded")
+		}
+		if after := exportString(t, &ctxStore{db, ctx}); after != before {
+			t.Error("store changed by a canceled import")
+		}
+	})
 }
 
 // TestSQLStoreRoundTrip: export of a stored city re-imports into an empty
 // store to the same state, byte for byte.
 func TestSQLStoreRoundTrip(t *testing.T) {
-	db, ctx := openStore(t)
-	if _, err := Import(ctx, db, []Source{FileSource("testdata/city.yaml")}, ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st := &ctxStore{db, ctx}
-	out := exportString(t, st)
-	golden, err := os.ReadFile("testdata/city.golden")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(golden), out); diff != "" {
-		t.Errorf("export from SQLite differs from the golden file (-want +got):\n%s", diff)
-	}
-	db2, ctx2 := openStore(t)
-	res, err := Import(ctx2, db2, []Source{src("export.yaml", out)}, ImportOptions{})
-	if err != nil || res.Stats.Created != 16 {
-		t.Fatalf("re-import: %+v %v", res, err)
-	}
-	if again := exportString(t, &ctxStore{db2, ctx2}); again != out {
-		t.Errorf("export after re-import differs:\n%s", cmp.Diff(out, again))
-	}
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context)) {
+		db, ctx := open(t)
+		if _, err := Import(ctx, db, []Source{FileSource("testdata/city.yaml")}, ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		st := &ctxStore{db, ctx}
+		out := exportString(t, st)
+		golden, err := os.ReadFile("testdata/city.golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(golden), out); diff != "" {
+			t.Errorf("export from SQLite differs from the golden file (-want +got):\n%s", diff)
+		}
+		db2, ctx2 := open(t)
+		res, err := Import(ctx2, db2, []Source{src("export.yaml", out)}, ImportOptions{})
+		if err != nil || res.Stats.Created != 16 {
+			t.Fatalf("re-import: %+v %v", res, err)
+		}
+		if again := exportString(t, &ctxStore{db2, ctx2}); again != out {
+			t.Errorf("export after re-import differs:\n%s", cmp.Diff(out, again))
+		}
+	})
 }
 
 // ctxStore binds a context to a store for helpers that take none: every
@@ -162,4 +220,37 @@ func (s *ctxStore) ListSystems(_ context.Context, o bulwark.ListOptions) (bulwar
 }
 func (s *ctxStore) ListAssets(_ context.Context, o bulwark.ListOptions) (bulwark.Page[bulwark.Asset], error) {
 	return s.CityStore.ListAssets(s.ctx, o)
+}
+
+// TestSQLStoreExportOrder: export sorts ids bytewise on every database
+// (collations differ on case and punctuation), so output is the same.
+func TestSQLStoreExportOrder(t *testing.T) {
+	ids := []string{"b", "B", "a-1", "a.1", "a_1", "a:1", "A1", "a1", "Z", "0x", "z-"}
+	var b strings.Builder
+	b.WriteString("organizations: [{id: o, name: O, purview: city}]\nassets:\n")
+	for _, id := range ids {
+		b.WriteString("  - {id: '" + id + "', name: N, owner: o}\n")
+	}
+	var outputs []string
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.DB, context.Context)) {
+		db, ctx := open(t)
+		if _, err := Import(ctx, db, []Source{src("ids.yaml", b.String())}, ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out := exportString(t, &ctxStore{db, ctx})
+		var got []string
+		for _, line := range strings.Split(out, "\n") {
+			if id, ok := strings.CutPrefix(line, "  - id: "); ok && id != "o" {
+				got = append(got, strings.Trim(id, `"`))
+			}
+		}
+		want := slices.Sorted(slices.Values(ids))
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("export order (-bytewise +got):\n%s", diff)
+		}
+		outputs = append(outputs, out)
+	})
+	if len(outputs) == 2 && outputs[0] != outputs[1] {
+		t.Error("SQLite and PostgreSQL exports differ")
+	}
 }
