@@ -145,8 +145,15 @@ func (d *decoder) fields(n *yaml.Node, path string, known []string, fn func(key 
 	return true
 }
 
-// list walks a sequence; a null value is an empty list.
+// list walks a sequence of at most maxList entries; a null value is an
+// empty list.
 func (d *decoder) list(n *yaml.Node, path string, fn func(i int, v *yaml.Node, path string)) {
+	d.listMax(n, path, maxList, fn)
+}
+
+// listMax is list with another cap: the entity lists of a document are
+// bounded by the document size only.
+func (d *decoder) listMax(n *yaml.Node, path string, maxList int, fn func(i int, v *yaml.Node, path string)) {
 	if isNull(n) || !d.plain(n, path) {
 		return
 	}
@@ -356,13 +363,13 @@ func (d *decoder) document(root *yaml.Node) {
 				d.bad(v, path, "unsupported format version %d; this Bulwark reads version 1", n)
 			}
 		case "organizations":
-			d.list(v, path, func(_ int, v *yaml.Node, path string) { d.organization(v, path) })
+			d.listMax(v, path, math.MaxInt, func(_ int, v *yaml.Node, path string) { d.organization(v, path) })
 		case "services":
-			d.list(v, path, func(_ int, v *yaml.Node, path string) { d.service(v, path) })
+			d.listMax(v, path, math.MaxInt, func(_ int, v *yaml.Node, path string) { d.service(v, path) })
 		case "systems":
-			d.list(v, path, func(_ int, v *yaml.Node, path string) { d.system(v, path) })
+			d.listMax(v, path, math.MaxInt, func(_ int, v *yaml.Node, path string) { d.system(v, path) })
 		case "assets":
-			d.list(v, path, func(_ int, v *yaml.Node, path string) { d.asset(v, path) })
+			d.listMax(v, path, math.MaxInt, func(_ int, v *yaml.Node, path string) { d.asset(v, path) })
 		}
 	})
 }

@@ -344,3 +344,38 @@ func deepBlock(n int) string {
 	}
 	return b.String()
 }
+
+// TestIN02_AliasBomb: the "billion laughs" document is refused at once,
+// without expanding anything.
+func TestIN02_AliasBomb(t *testing.T) {
+	doc := "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	for i, prev := range "abcdefgh" {
+		name := string(rune('b' + i))
+		doc += name + ": &" + name + " [" + strings.Repeat("*"+string(prev)+",", 8) + "*" + string(prev) + "]\n"
+	}
+	doc += "assets: *i\n"
+	start := time.Now()
+	_, err := validate(storedFixture(), src("lol.yaml", doc))
+	if bulwark.ErrorCode(err) != bulwark.EINVALID || time.Since(start) > failFast {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), "aliases") && !strings.Contains(err.Error(), "anchors") && !strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("unhelpful error: %v", err)
+	}
+}
+
+// TestIN02_ManyEntities: a document may hold more than maxList entities
+// (only its size is capped), while lists inside an entity are capped.
+func TestIN02_ManyEntities(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("assets:\n")
+	for i := range maxList + 5 {
+		fmt.Fprintf(&b, "  - {id: a%d, name: A, owner: org}\n", i)
+	}
+	if _, err := validate(storedFixture(), src("many.yaml", b.String())); err != nil {
+		t.Fatalf("document with %d assets: %v", maxList+5, err)
+	}
+	doc := "assets:\n  - {id: a, name: A, owner: org, cpe: [" + strings.Repeat("'cpe:2.3:h:a:b:-:*:*:*:*:*:*:*', ", maxList+1) + "]}\n"
+	_, err := validate(storedFixture(), src("cpes.yaml", doc))
+	checkProblems(t, err, []want{{"cpes.yaml", 2, 39, "assets[0].cpe", "list has 10001 entries; at most 10000"}})
+}
