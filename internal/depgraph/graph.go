@@ -122,16 +122,19 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 	}
 	var p problems
 
-	// Order nodes by ID; stores usually return them sorted already.
-	order := make([]int32, len(d.Nodes))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	if !slices.IsSortedFunc(d.Nodes, func(a, b bulwark.GraphNode) int { return strings.Compare(a.ID, b.ID) }) {
-		order = sortByID(d.Nodes)
-	}
-
+	// Dense ids follow ID order; stores usually return nodes sorted, or as
+	// a few sorted runs. inv[i] is the dense id of input node i (nil: the
+	// input is sorted and ids are input positions).
 	n := len(d.Nodes)
+	var inv, order []int32
+	dupSuspect := false
+	if !slices.IsSortedFunc(d.Nodes, func(a, b bulwark.GraphNode) int { return strings.Compare(a.ID, b.ID) }) {
+		order, dupSuspect = sortByID(d.Nodes)
+		inv = make([]int32, n)
+		for x, i := range order {
+			inv[i] = int32(x)
+		}
+	}
 	g := &Graph{
 		ids:    make([]string, n),
 		names:  make([]string, n),
@@ -142,16 +145,22 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		count:  make([]int64, n),
 	}
 	refs := newRefIndex(d.Nodes)
-	for x, i := range order {
+	// Validate in input order (sequential memory, problems in input order)
+	// and scatter each node to its dense id.
+	for i := range d.Nodes {
 		nd := &d.Nodes[i]
+		x := int32(i)
+		if inv != nil {
+			x = inv[i]
+		}
 		if !validID(nd.ID) {
 			p.add(at("nodes", i, "id"), "invalid ID %s", quote(nd.ID))
-		} else if x > 0 && g.ids[x-1] == nd.ID {
+		} else if inv == nil && i > 0 && d.Nodes[i-1].ID == nd.ID {
 			p.add(at("nodes", i, "id"), "duplicate ID %q", nd.ID)
 		}
 		if nd.Ref < 1 {
 			p.add(at("nodes", i, "ref"), "ref %d of %s is not positive", nd.Ref, quote(nd.ID))
-		} else if !refs.set(nd.Ref, int32(x)) {
+		} else if !refs.set(nd.Ref, x) {
 			p.add(at("nodes", i, "ref"), "duplicate ref %d (%s)", nd.Ref, quote(nd.ID))
 		}
 		if nd.Kind < bulwark.KindService || nd.Kind > bulwark.KindAsset {
@@ -169,6 +178,13 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		}
 		g.ids[x], g.names[x], g.owners[x], g.kinds[x] = nd.ID, nd.Name, nd.Owner, nd.Kind
 		g.pop[x], g.cat[x], g.count[x] = nd.Population, nd.Category, nd.Count
+	}
+	if dupSuspect { // the sort saw equal IDs: name them
+		for x := 1; x < n; x++ {
+			if g.ids[x] == g.ids[x-1] && validID(g.ids[x]) {
+				p.add(at("nodes", int(order[x]), "id"), "duplicate ID %q", g.ids[x])
+			}
+		}
 	}
 
 	// Groups, keyed by owner and group ID.
@@ -328,22 +344,22 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 // nodes as a few sorted runs (services, systems, assets, each by ID), so
 // runs are found and merged pairwise: O(n log runs) string comparisons. With
 // too many runs it falls back to a comparison sort.
-func sortByID(nodes []bulwark.GraphNode) []int32 {
-	type pair struct {
-		id string
-		i  int32
-	}
+func sortByID(nodes []bulwark.GraphNode) (order []int32, dup bool) {
 	pairs := make([]pair, len(nodes))
 	runs := []int{0}
 	for i := range nodes {
 		pairs[i] = pair{nodes[i].ID, int32(i)}
-		if i > 0 && nodes[i].ID < nodes[i-1].ID {
-			runs = append(runs, i)
+		if i > 0 {
+			if c := strings.Compare(nodes[i].ID, nodes[i-1].ID); c < 0 {
+				runs = append(runs, i)
+			} else if c == 0 {
+				dup = true
+			}
 		}
 	}
 	runs = append(runs, len(nodes))
 	if len(runs) > 65 {
-		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.id, b.id) })
+		multikeySort(pairs, 0, &dup)
 	} else {
 		buf := make([]pair, len(pairs))
 		for len(runs) > 2 {
@@ -356,10 +372,11 @@ func sortByID(nodes []bulwark.GraphNode) []int32 {
 				}
 				i, j, k := lo, mid, lo
 				for i < mid && j < hi {
-					if pairs[j].id < pairs[i].id {
+					if c := strings.Compare(pairs[j].id, pairs[i].id); c < 0 {
 						buf[k] = pairs[j]
 						j++
 					} else {
+						dup = dup || c == 0
 						buf[k] = pairs[i]
 						i++
 					}
@@ -373,11 +390,81 @@ func sortByID(nodes []bulwark.GraphNode) []int32 {
 			runs = merged
 		}
 	}
-	order := make([]int32, len(pairs))
+	order = make([]int32, len(pairs))
 	for x, p := range pairs {
 		order[x] = p.i
 	}
-	return order
+	return order, dup
+}
+
+// pair is a node's ID and its index in the input.
+type pair struct {
+	id string
+	i  int32
+}
+
+// multikeySort sorts pairs by id, all of which share their first d bytes,
+// with Bentley and Sedgewick's multikey quicksort: it partitions on one
+// byte at a time, so the long prefixes IDs share ("asset-000…") are
+// compared once, not in every comparison. It sets *dup if two IDs are equal.
+func multikeySort(a []pair, d int, dup *bool) {
+	for len(a) > 1 {
+		if len(a) < 12 {
+			for i := 1; i < len(a); i++ {
+				for j := i; j > 0 && a[j].id[d:] < a[j-1].id[d:]; j-- {
+					a[j], a[j-1] = a[j-1], a[j]
+				}
+			}
+			for i := 1; i < len(a); i++ {
+				if a[i].id == a[i-1].id {
+					*dup = true
+				}
+			}
+			return
+		}
+		p := median3(byteAt(a[0].id, d), byteAt(a[len(a)/2].id, d), byteAt(a[len(a)-1].id, d))
+		lt, i, gt := 0, 0, len(a)
+		for i < gt {
+			switch c := byteAt(a[i].id, d); {
+			case c < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case c > p:
+				gt--
+				a[gt], a[i] = a[i], a[gt]
+			default:
+				i++
+			}
+		}
+		// Recurse into the smaller outer part, loop on the rest.
+		multikeySort(a[:lt], d, dup)
+		multikeySort(a[gt:], d, dup)
+		if p < 0 {
+			// The middle part are equal strings that ended at d.
+			*dup = *dup || gt-lt > 1
+			return
+		}
+		a, d = a[lt:gt], d+1
+	}
+}
+
+// byteAt is s[d], or -1 past the end of s.
+func byteAt(s string, d int) int {
+	if d < len(s) {
+		return int(s[d])
+	}
+	return -1
+}
+
+func median3(a, b, c int) int {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
 }
 
 // refIndex maps store refs to dense ids: a slice when the refs are

@@ -270,12 +270,18 @@ func TestCompileSparseRefs(t *testing.T) {
 
 func TestSortByID(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		ids := rapid.SliceOfDistinct(rapid.StringMatching(`[a-c][0-9]{0,3}`), rapid.ID).Draw(t, "ids")
+		gen := rapid.StringMatching(`[a-c][0-9]{0,3}`)
+		var ids []string
+		if rapid.Bool().Draw(t, "long") { // many runs: the multikey sort
+			ids = rapid.SliceOfN(gen, 100, 300).Draw(t, "ids")
+		} else {
+			ids = rapid.SliceOf(gen).Draw(t, "ids")
+		}
 		nodes := make([]bulwark.GraphNode, len(ids))
 		for i, id := range ids {
 			nodes[i].ID = id
 		}
-		order := sortByID(nodes)
+		order, dup := sortByID(nodes)
 		var got []string
 		for _, i := range order {
 			got = append(got, nodes[i].ID)
@@ -285,5 +291,19 @@ func TestSortByID(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("sortByID (-want +got):\n%s", diff)
 		}
+		if wantDup := len(slices.Compact(want)) != len(want); dup != wantDup {
+			t.Fatalf("dup = %v, want %v", dup, wantDup)
+		}
 	})
+}
+
+func TestCompileDuplicateIDsUnsorted(t *testing.T) {
+	d := &bulwark.GraphData{}
+	for i, id := range []string{"zz", "b", "a", "b", "c"} {
+		d.Nodes = append(d.Nodes, bulwark.GraphNode{Ref: int64(i + 1), ID: id, Kind: bulwark.KindAsset})
+	}
+	_, err := Compile(d)
+	if err == nil || !strings.Contains(err.Error(), `nodes[3].id: duplicate ID "b"`) && !strings.Contains(err.Error(), `nodes[1].id: duplicate ID "b"`) {
+		t.Fatalf("Compile = %v, want a duplicate ID problem", err)
+	}
 }
