@@ -273,7 +273,7 @@ func reportCPU(b *testing.B) func() {
 	start := cpuTime()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric((cpuTime() - start).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op")
 		}
 	}
 }
