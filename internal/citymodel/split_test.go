@@ -320,7 +320,8 @@ func TestWriteFailureRollsBack(t *testing.T) {
 func TestIN02_DeepNesting(t *testing.T) {
 	for name, doc := range map[string]string{
 		"flow":             "assets: " + strings.Repeat("[", 1000000) + strings.Repeat("]", 1000000) + "\n",
-		"block":            deepBlock(11000),
+		"block":            deepBlock(2000),
+		"block sequences":  "assets:\n" + strings.Repeat("- ", 50000) + "x\n",
 		"flow mapping":     "services:\n  - " + strings.Repeat("{a: ", 200000) + "1" + strings.Repeat("}", 200000) + "\n",
 		"flow, many lines": "assets: " + strings.Repeat("[\n", 100000) + strings.Repeat("]", 100000) + "\n",
 	} {
