@@ -71,6 +71,13 @@ func benchValidate(b *testing.B, fast bool) {
 // no store) on a generated 100k-asset multi-document YAML file.
 func BenchmarkParseValidate(b *testing.B) { benchValidate(b, true) }
 
+// BenchmarkParseValidateSequential decodes one document at a time.
+func BenchmarkParseValidateSequential(b *testing.B) {
+	defer func(old int) { maxWorkers = old }(maxWorkers)
+	maxWorkers = 1
+	benchValidate(b, true)
+}
+
 // BenchmarkParseValidateYAMLv3 is the same with yaml.v3 only.
 func BenchmarkParseValidateYAMLv3(b *testing.B) { benchValidate(b, false) }
 

@@ -92,6 +92,72 @@ type assetMember struct {
 	field, groupField    string
 }
 
+// sink receives what the decoder finds for the cross checks: the checker
+// itself, or a recorder when documents are decoded in parallel.
+type sink interface {
+	declare(k kind, id string, at pos, field string)
+	ref(id string, kinds kind, at pos, field, from string)
+	group(owner string, k kind, g bulwark.Group, members int, at pos, field string)
+	systemEdge(system, target string)
+	assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string)
+}
+
+// recorder keeps the calls of one document's decoder, to be replayed on the
+// checker in document order.
+type recorder struct{ ops []op }
+
+type op struct {
+	code          uint8
+	k             kind
+	a, b, c       string
+	field, field2 string
+	at, at2       pos
+	g             bulwark.Group
+	members       int
+}
+
+const (
+	opDeclare uint8 = iota
+	opRef
+	opGroup
+	opSystemEdge
+	opAssetSystem
+)
+
+func (r *recorder) declare(k kind, id string, at pos, field string) {
+	r.ops = append(r.ops, op{code: opDeclare, k: k, a: id, at: at, field: field})
+}
+func (r *recorder) ref(id string, kinds kind, at pos, field, from string) {
+	r.ops = append(r.ops, op{code: opRef, k: kinds, a: id, at: at, field: field, b: from})
+}
+func (r *recorder) group(owner string, k kind, g bulwark.Group, members int, at pos, field string) {
+	r.ops = append(r.ops, op{code: opGroup, k: k, a: owner, g: g, members: members, at: at, field: field})
+}
+func (r *recorder) systemEdge(system, target string) {
+	r.ops = append(r.ops, op{code: opSystemEdge, a: system, b: target})
+}
+func (r *recorder) assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string) {
+	r.ops = append(r.ops, op{code: opAssetSystem, a: system, b: asset, c: group, at: at, field: field, at2: groupAt, field2: groupField})
+}
+
+// replay makes the recorded calls on s.
+func (r *recorder) replay(s sink) {
+	for _, o := range r.ops {
+		switch o.code {
+		case opDeclare:
+			s.declare(o.k, o.a, o.at, o.field)
+		case opRef:
+			s.ref(o.a, o.k, o.at, o.field, o.b)
+		case opGroup:
+			s.group(o.a, o.k, o.g, o.members, o.at, o.field)
+		case opSystemEdge:
+			s.systemEdge(o.a, o.b)
+		case opAssetSystem:
+			s.assetSystem(o.a, o.b, o.c, o.at, o.field, o.at2, o.field2)
+		}
+	}
+}
+
 func newChecker(p *problems) *checker {
 	return &checker{p: p, ids: map[string]declared{}, groups: map[string]*groupInfo{}, edges: map[[2]string]struct{}{}}
 }

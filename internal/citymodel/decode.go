@@ -27,7 +27,7 @@ const (
 // one entity alone can tell; checks across entities go to the checker.
 type decoder struct {
 	p       *problems
-	c       *checker // nil in the write pass
+	c       sink // nil in the write pass
 	file    int32
 	lineOff int // line of the file before the document's first line
 	out     *bulwark.City

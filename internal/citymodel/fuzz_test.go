@@ -159,7 +159,7 @@ func unquoteForTest(t *testing.T, scalar string) string {
 	var out = strings.Builder{}
 	doc := document{Line: 1, Data: []byte("organizations:\n  - {id: o, name: " + scalar + ", purview: city}\n")}
 	c := &bulwark.City{}
-	r.decodeDocument(0, doc, nil, c)
+	decodeDocument(r.p, 0, doc, nil, c)
 	if r.p.total > 0 || len(c.Organizations) != 1 {
 		t.Fatalf("scalar %s does not read back: %v", scalar, r.p.err())
 	}

@@ -40,6 +40,16 @@ func (p *problems) add(at pos, field, format string, args ...any) {
 	}
 }
 
+// merge adds the problems of q (found in a part of the input read apart)
+// as if they had been added to p one by one.
+func (p *problems) merge(q *problems) {
+	p.total += q.total
+	n := min(len(q.list), MaxProblems-len(p.list))
+	if n > 0 {
+		p.list = append(p.list, q.list[:n]...)
+	}
+}
+
 func (p *problems) where(at pos) string {
 	if int(at.file) >= len(p.files) {
 		return fmt.Sprintf("line %d", at.line)

@@ -12,8 +12,10 @@ import (
 	"io"
 	"io/fs"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -233,44 +235,177 @@ var fastParse = true
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// readYAML decodes the documents of a YAML stream.
+// readYAML decodes the documents of a YAML stream. Documents are parsed
+// and decoded on several cores while the stream is being split; their
+// problems and cross-check records are then applied in document order, so
+// the result is exactly that of reading them one by one.
 func (r *run) readYAML(ctx context.Context, i int, name string, rd io.Reader, c *checker, emit func(*bulwark.City) error) error {
+	var s sink
+	if c != nil {
+		s = c
+	}
 	sp := newSplitter(rd, name, r.docMax)
-	for {
-		if err := ctx.Err(); err != nil {
-			return &bulwark.Error{Code: bulwark.ECANCELED, Message: "import canceled"}
-		}
-		doc, err := sp.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return r.fatal(i, name, err)
-		}
-		out := &bulwark.City{}
-		if !r.decodeDocument(int32(i), doc, c, out) {
-			return nil // the file is not YAML; one problem is enough
-		}
-		if err := emit(out); err != nil {
-			return err
+	workers := min(runtime.GOMAXPROCS(0), maxWorkers)
+	if workers < 2 {
+		for {
+			if err := ctx.Err(); err != nil {
+				return &bulwark.Error{Code: bulwark.ECANCELED, Message: "import canceled"}
+			}
+			doc, err := sp.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return r.fatal(i, name, err)
+			}
+			out := &bulwark.City{}
+			if !decodeDocument(r.p, int32(i), doc, s, out) {
+				return nil // the file is not YAML; one problem is enough
+			}
+			if err := emit(out); err != nil {
+				return err
+			}
 		}
 	}
+	return r.readYAMLParallel(ctx, i, name, sp, s, workers, emit)
+}
+
+// docResult is what a worker makes of one document.
+type docResult struct {
+	p      *problems
+	rec    *recorder
+	out    *bulwark.City
+	isYAML bool
+	size   int
+}
+
+// maxInFlight bounds the bytes of documents being decoded at once (beyond
+// the first), so parallelism does not multiply the memory an import needs.
+const maxInFlight = 32 << 20
+
+func (r *run) readYAMLParallel(ctx context.Context, i int, name string, sp *splitter, s sink, workers int, emit func(*bulwark.City) error) error {
+	type job struct {
+		doc document
+		res chan docResult
+	}
+	jobs := make(chan job)
+	order := make(chan chan docResult, 2*workers)
+	stop := make(chan struct{})
+	var (
+		splitErr error
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		inFlight int
+		stopped  bool
+	)
+	// Producer: split the stream, hand out documents in order.
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for {
+			doc, err := sp.Next()
+			if err != nil {
+				if err != io.EOF {
+					splitErr = err
+				}
+				return
+			}
+			doc.Data = bytes.Clone(doc.Data) // the splitter reuses its buffer
+			mu.Lock()
+			for inFlight > 0 && inFlight+len(doc.Data) > maxInFlight && !stopped {
+				cond.Wait()
+			}
+			inFlight += len(doc.Data)
+			mu.Unlock()
+			ch := make(chan docResult, 1)
+			select {
+			case jobs <- job{doc, ch}:
+			case <-stop:
+				return
+			}
+			select {
+			case order <- ch:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				res := docResult{p: &problems{files: r.p.files}, out: &bulwark.City{}, size: len(j.doc.Data)}
+				var ds sink
+				if s != nil {
+					res.rec = &recorder{}
+					ds = res.rec
+				}
+				res.isYAML = decodeDocument(res.p, int32(i), j.doc, ds, res.out)
+				j.res <- res
+			}
+		})
+	}
+	halt := func() {
+		mu.Lock()
+		if !stopped {
+			stopped = true
+			close(stop)
+			cond.Broadcast()
+		}
+		mu.Unlock()
+	}
+	var err error
+	for ch := range order {
+		res := <-ch
+		mu.Lock()
+		inFlight -= res.size
+		cond.Broadcast()
+		mu.Unlock()
+		if stopped {
+			continue
+		}
+		if e := ctx.Err(); e != nil {
+			err = &bulwark.Error{Code: bulwark.ECANCELED, Message: "import canceled"}
+			halt()
+			continue
+		}
+		r.p.merge(res.p)
+		if res.rec != nil {
+			res.rec.replay(s)
+		}
+		if !res.isYAML {
+			halt() // the file is not YAML; one problem is enough
+			continue
+		}
+		if e := emit(res.out); e != nil {
+			err = e
+			halt()
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if splitErr != nil && !stopped {
+		return r.fatal(i, name, splitErr)
+	}
+	return nil
 }
 
 // decodeDocument parses one document and decodes it into out. It returns
 // false when the input is not YAML text at all, so the rest of the file is
 // skipped.
-func (r *run) decodeDocument(file int32, doc document, c *checker, out *bulwark.City) bool {
+func decodeDocument(p *problems, file int32, doc document, c sink, out *bulwark.City) bool {
 	off := doc.Line - 1
 	if j := bytes.IndexByte(doc.Data, 0); j >= 0 || !utf8.Valid(doc.Data) {
 		if j < 0 {
 			j = invalidUTF8(doc.Data)
 		}
 		line := off + 1 + bytes.Count(doc.Data[:j], []byte{'\n'})
-		r.p.add(pos{file: file, line: int32(line)}, "", "not a YAML text file: binary or non-UTF-8 data at line %d", line)
+		p.add(pos{file: file, line: int32(line)}, "", "not a YAML text file: binary or non-UTF-8 data at line %d", line)
 		return false
 	}
-	d := &decoder{p: r.p, c: c, file: file, lineOff: off, out: out}
+	d := &decoder{p: p, c: c, file: file, lineOff: off, out: out}
 	// Machine-written documents (exports, generated cities) parse about
 	// ten times faster with yamlfast; anything else falls back to yaml.v3,
 	// which builds the same tree and gives the error messages.
@@ -302,7 +437,7 @@ func (r *run) decodeDocument(file int32, doc document, c *checker, out *bulwark.
 					line = off + n
 				}
 			}
-			r.p.add(pos{file: file, line: int32(line)}, "", "not valid YAML: %s", msg)
+			p.add(pos{file: file, line: int32(line)}, "", "not valid YAML: %s", msg)
 			return true
 		}
 		d.document(&root)
@@ -360,3 +495,6 @@ func shallowFlow(b []byte) bool {
 	}
 	return true
 }
+
+// maxWorkers caps the goroutines decoding documents in parallel.
+var maxWorkers = 4
