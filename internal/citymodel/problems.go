@@ -2,8 +2,10 @@ package citymodel
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
+	"strings"
 
 	"bulwark"
 )
@@ -22,7 +24,7 @@ type located struct {
 }
 
 // problems collects every problem of an import, keeping the first
-// MaxProblems and counting the rest.
+// MaxProblems in input order and counting the rest.
 type problems struct {
 	files []string
 	list  []located
@@ -30,24 +32,59 @@ type problems struct {
 }
 
 func (p *problems) add(at pos, field, format string, args ...any) {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	p.push(located{at, field, msg})
+}
+
+// push keeps the MaxProblems first problems in input order (file, line,
+// column), whatever order they are found in: p.list is a max-heap while
+// full, so the last of the kept ones is dropped for an earlier one. Keeping
+// the earliest (not the first found) makes the report the same whether
+// documents are decoded one by one or in parallel.
+func (p *problems) push(l located) {
 	p.total++
 	if len(p.list) < MaxProblems {
-		msg := format
-		if len(args) > 0 {
-			msg = fmt.Sprintf(format, args...)
+		p.list = append(p.list, l)
+		if len(p.list) == MaxProblems {
+			heap.Init((*problemHeap)(&p.list))
 		}
-		p.list = append(p.list, located{at, field, msg})
+		return
 	}
+	if compareLocated(l, p.list[0]) < 0 {
+		p.list[0] = l
+		heap.Fix((*problemHeap)(&p.list), 0)
+	}
+}
+
+func compareLocated(a, b located) int {
+	return cmp.Or(cmp.Compare(a.at.file, b.at.file), cmp.Compare(a.at.line, b.at.line), cmp.Compare(a.at.col, b.at.col),
+		strings.Compare(a.field, b.field), strings.Compare(a.msg, b.msg))
+}
+
+// problemHeap is a max-heap of problems by compareLocated.
+type problemHeap []located
+
+func (h problemHeap) Len() int           { return len(h) }
+func (h problemHeap) Less(i, j int) bool { return compareLocated(h[i], h[j]) > 0 }
+func (h problemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *problemHeap) Push(x any)        { *h = append(*h, x.(located)) }
+func (h *problemHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // merge adds the problems of q (found in a part of the input read apart)
 // as if they had been added to p one by one.
 func (p *problems) merge(q *problems) {
-	p.total += q.total
-	n := min(len(q.list), MaxProblems-len(p.list))
-	if n > 0 {
-		p.list = append(p.list, q.list[:n]...)
+	for _, l := range q.list {
+		p.push(l)
 	}
+	p.total += q.total - len(q.list)
 }
 
 func (p *problems) where(at pos) string {
@@ -64,9 +101,7 @@ func (p *problems) err() error {
 		return nil
 	}
 	list := slices.Clone(p.list)
-	slices.SortStableFunc(list, func(a, b located) int {
-		return cmp.Or(cmp.Compare(a.at.file, b.at.file), cmp.Compare(a.at.line, b.at.line), cmp.Compare(a.at.col, b.at.col))
-	})
+	slices.SortFunc(list, compareLocated)
 	details := make([]bulwark.Problem, 0, len(list)+1)
 	for _, l := range list {
 		pr := bulwark.Problem{Line: int(l.at.line), Column: int(l.at.col), Field: l.field, Message: l.msg}

@@ -380,3 +380,67 @@ func TestIN02_ManyEntities(t *testing.T) {
 	_, err := validate(storedFixture(), src("cpes.yaml", doc))
 	checkProblems(t, err, []want{{"cpes.yaml", 2, 39, "assets[0].cpe", "list has 10001 entries; at most 10000"}})
 }
+
+// TestIN05_ParallelSameAsSequential: decoding documents in parallel gives
+// exactly the problems (order, first-occurrence of duplicates, cap) and
+// the stored state of decoding them one by one.
+func TestIN05_ParallelSameAsSequential(t *testing.T) {
+	var b strings.Builder
+	for d := range 40 {
+		b.WriteString("---\nassets:\n")
+		for i := range 60 {
+			id := fmt.Sprintf("a%d", (d*60+i)%1700) // duplicates across documents
+			owner := "org"
+			if i%7 == 0 {
+				owner = "nobody"
+			}
+			fmt.Fprintf(&b, "  - {id: %s, name: A, owner: %s, count: %d}\n", id, owner, i%5)
+		}
+		if d == 20 {
+			b.WriteString("  - [not, valid\n")
+		}
+	}
+	input := b.String()
+	run := func(workers int) (string, error) {
+		defer func(old int) { maxWorkers = old }(maxWorkers)
+		maxWorkers = workers
+		_, err := validate(storedFixture(), src("p.yaml", input))
+		return fmt.Sprint(bulwark.ErrorDetails(err)), err
+	}
+	seq, err1 := run(1)
+	if bulwark.ErrorCode(err1) != bulwark.EINVALID || len(bulwark.ErrorDetails(err1)) != MaxProblems+1 {
+		t.Fatalf("sequential: %d details, %v", len(bulwark.ErrorDetails(err1)), bulwark.ErrorMessage(err1))
+	}
+	for range 5 {
+		par, err2 := run(4)
+		if bulwark.ErrorMessage(err1) != bulwark.ErrorMessage(err2) || seq != par {
+			t.Fatalf("parallel differs: %q vs %q", bulwark.ErrorMessage(err2), bulwark.ErrorMessage(err1))
+		}
+	}
+	// Valid input stores the same in both modes.
+	b.Reset()
+	for d := range 30 {
+		b.WriteString("---\nassets:\n")
+		for i := range 50 {
+			fmt.Fprintf(&b, "  - {id: a%d-%d, name: A, owner: org, count: %d}\n", d, i, i+1)
+		}
+	}
+	var snaps []bulwark.City
+	for _, w := range []int{1, 4} {
+		old := maxWorkers
+		maxWorkers = w
+		st := storedFixture()
+		_, err := Import(context.Background(), st, []Source{src("g.yaml", b.String())}, ImportOptions{})
+		maxWorkers = old
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, st.snapshot())
+	}
+	if len(snaps[0].Assets) != 1500 {
+		t.Fatalf("stored %d assets", len(snaps[0].Assets))
+	}
+	if diff := cmp.Diff(snaps[0], snaps[1]); diff != "" {
+		t.Errorf("stored state differs:\n%s", diff)
+	}
+}
