@@ -58,23 +58,50 @@ type checker struct {
 	p   *problems
 	ids map[string]declared
 
-	refs    []reference
-	groups  map[string]*groupInfo  // key: owner id + "\x00" + group id
-	edges   map[[2]string]struct{} // system depends_on: (system, target)
-	members []assetMember          // asset -> system edges
+	// References are grouped by target, so that a million assets naming
+	// the same owner cost one entry; each keeps the positions of its first
+	// MaxProblems uses, for the report should the target be missing.
+	refs      map[refKey]*uses
+	groups    map[string]*groupInfo // key: owner id + "\x00" + group id
+	edges     map[[2]string]pos     // system depends_on: (system, target) -> where
+	groupUses map[string]*uses      // assets naming a group of their system: system + "\x00" + group
 }
 
 type declared struct {
-	k  kind
-	at pos
+	k      kind
+	at     pos
+	system string // assets: the system they are part of
 }
 
-type reference struct {
+type refKey struct {
 	id    string
 	kinds kind
+}
+
+// uses counts the uses of something and keeps where the first ones are.
+type uses struct {
+	n     int
+	first []use
+}
+
+type use struct {
 	at    pos
 	field string
-	from  string
+}
+
+func (u *uses) add(at pos, field string) {
+	u.n++
+	if len(u.first) < MaxProblems {
+		u.first = append(u.first, use{at, field})
+	}
+}
+
+// report adds one problem per use (those not kept are counted).
+func (u *uses) report(p *problems, format string, args ...any) {
+	for _, x := range u.first {
+		p.add(x.at, x.field, format, args...)
+	}
+	p.total += u.n - len(u.first)
 }
 
 type groupInfo struct {
@@ -86,19 +113,13 @@ type groupInfo struct {
 	field   string
 }
 
-type assetMember struct {
-	system, asset, group string
-	at, groupAt          pos
-	field, groupField    string
-}
-
 // sink receives what the decoder finds for the cross checks: the checker
 // itself, or a recorder when documents are decoded in parallel.
 type sink interface {
 	declare(k kind, id string, at pos, field string)
 	ref(id string, kinds kind, at pos, field, from string)
 	group(owner string, k kind, g bulwark.Group, members int, at pos, field string)
-	systemEdge(system, target string)
+	systemEdge(system, target string, at pos, field string)
 	assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string)
 }
 
@@ -133,8 +154,8 @@ func (r *recorder) ref(id string, kinds kind, at pos, field, from string) {
 func (r *recorder) group(owner string, k kind, g bulwark.Group, members int, at pos, field string) {
 	r.ops = append(r.ops, op{code: opGroup, k: k, a: owner, g: g, members: members, at: at, field: field})
 }
-func (r *recorder) systemEdge(system, target string) {
-	r.ops = append(r.ops, op{code: opSystemEdge, a: system, b: target})
+func (r *recorder) systemEdge(system, target string, at pos, field string) {
+	r.ops = append(r.ops, op{code: opSystemEdge, a: system, b: target, at: at, field: field})
 }
 func (r *recorder) assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string) {
 	r.ops = append(r.ops, op{code: opAssetSystem, a: system, b: asset, c: group, at: at, field: field, at2: groupAt, field2: groupField})
@@ -151,7 +172,7 @@ func (r *recorder) replay(s sink) {
 		case opGroup:
 			s.group(o.a, o.k, o.g, o.members, o.at, o.field)
 		case opSystemEdge:
-			s.systemEdge(o.a, o.b)
+			s.systemEdge(o.a, o.b, o.at, o.field)
 		case opAssetSystem:
 			s.assetSystem(o.a, o.b, o.c, o.at, o.field, o.at2, o.field2)
 		}
@@ -159,7 +180,8 @@ func (r *recorder) replay(s sink) {
 }
 
 func newChecker(p *problems) *checker {
-	return &checker{p: p, ids: map[string]declared{}, groups: map[string]*groupInfo{}, edges: map[[2]string]struct{}{}}
+	return &checker{p: p, ids: map[string]declared{}, refs: map[refKey]*uses{}, groups: map[string]*groupInfo{},
+		edges: map[[2]string]pos{}, groupUses: map[string]*uses{}}
 }
 
 func (c *checker) declare(k kind, id string, at pos, field string) {
@@ -167,24 +189,51 @@ func (c *checker) declare(k kind, id string, at pos, field string) {
 		c.p.add(at, field, "duplicate id %q: already used by the %s at %s (ids are unique across organizations, services, systems and assets)", id, prev.k, c.p.where(prev.at))
 		return
 	}
-	c.ids[id] = declared{k, at}
+	c.ids[id] = declared{k: k, at: at}
 }
 
 func (c *checker) ref(id string, kinds kind, at pos, field, from string) {
-	c.refs = append(c.refs, reference{id, kinds, at, field, from})
+	u := c.refs[refKey{id, kinds}]
+	if u == nil {
+		u = &uses{}
+		c.refs[refKey{id, kinds}] = u
+	}
+	u.add(at, field)
 }
+
+const dupEdge = "the dependency of system %q on %q is written twice: in the system's depends_on and as the asset's system; write it once"
 
 func (c *checker) group(owner string, k kind, g bulwark.Group, members int, at pos, field string) {
 	c.groups[owner+"\x00"+g.ID] = &groupInfo{owner: owner, ownerK: k, g: g, members: members, at: at, field: field}
 }
 
-func (c *checker) systemEdge(system, target string) {
-	c.edges[[2]string{system, target}] = struct{}{}
+// systemEdge records a dependency of a system; the same edge written as an
+// asset's system (before or after) is a duplicate.
+func (c *checker) systemEdge(system, target string, at pos, field string) {
+	c.edges[[2]string{system, target}] = at
+	if d, ok := c.ids[target]; ok && d.system == system {
+		c.p.add(at, field, dupEdge, system, target)
+	}
 }
 
 func (c *checker) assetSystem(system, asset, group string, at pos, field string, groupAt pos, groupField string) {
 	c.ref(system, kindSystem, at, field, asset)
-	c.members = append(c.members, assetMember{system, asset, group, at, groupAt, field, groupField})
+	if d, ok := c.ids[asset]; ok && d.k == kindAsset && d.system == "" {
+		d.system = system
+		c.ids[asset] = d
+	}
+	if _, dup := c.edges[[2]string{system, asset}]; dup {
+		c.p.add(at, field, dupEdge, system, asset)
+	}
+	if group != "" {
+		key := system + "\x00" + group
+		u := c.groupUses[key]
+		if u == nil {
+			u = &uses{}
+			c.groupUses[key] = u
+		}
+		u.add(groupAt, groupField)
+	}
 }
 
 // maxLookups caps store look-ups for references the import does not
@@ -217,7 +266,7 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 		// as a node, so a reference of the wrong kind is named as such.
 		var missing []string
 		orgs := map[string]bool{}
-		for _, r := range c.refs {
+		for r := range c.refs {
 			if _, ok := c.ids[r.id]; ok {
 				continue
 			}
@@ -253,7 +302,7 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 			}
 		}
 	}
-	for _, r := range c.refs {
+	for r, u := range c.refs {
 		k := c.ids[r.id].k
 		where := ""
 		if k == 0 {
@@ -262,42 +311,33 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 		}
 		switch {
 		case k == 0:
-			c.p.add(r.at, r.field, "unknown %s %q: not declared in this import and not stored", r.kinds, r.id)
+			u.report(c.p, "unknown %s %q: not declared in this import and not stored", r.kinds, r.id)
 		case k&r.kinds == 0:
-			c.p.add(r.at, r.field, "%q is %s, not %s", r.id, article(where+k.String()), article(r.kinds.String()))
+			u.report(c.p, "%q is %s, not %s", r.id, article(where+k.String()), article(r.kinds.String()))
 		}
 	}
-	// Assets joining their system: group declared, membership, repeated edge.
-	storedSystems := map[string]*bulwark.System{}
-	for _, m := range c.members {
-		if _, dup := c.edges[[2]string{m.system, m.asset}]; dup {
-			c.p.add(m.at, m.field, "system %q already lists %q in its depends_on; write the dependency once (on the asset's system field or in the system)", m.system, m.asset)
-		}
-		if m.group == "" {
-			continue
-		}
-		if c.ids[m.system].k == kindSystem {
-			g := c.groups[m.system+"\x00"+m.group]
+	// Assets joining a redundancy group of their system.
+	for _, key := range slices.Sorted(maps.Keys(c.groupUses)) {
+		u := c.groupUses[key]
+		system, group, _ := strings.Cut(key, "\x00")
+		if c.ids[system].k == kindSystem {
+			g := c.groups[key]
 			if g == nil {
-				c.p.add(m.groupAt, m.groupField, "group %q is not declared in the groups of system %q", m.group, m.system)
+				u.report(c.p, "group %q is not declared in the groups of system %q", group, system)
 				continue
 			}
-			g.members++
+			g.members += u.n
 			continue
 		}
-		if stored[m.system] != kindSystem || st == nil {
-			continue // already reported as unknown
+		if stored[system] != kindSystem || st == nil {
+			continue // reported as unknown
 		}
-		sys, ok := storedSystems[m.system]
-		if !ok && len(storedSystems) < maxLookups {
-			s, err := st.FindSystem(ctx, m.system)
-			if err != nil && bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
-				return fmt.Errorf("look up system: %w", err)
-			}
-			sys, storedSystems[m.system] = s, s
+		sys, err := st.FindSystem(ctx, system)
+		if err != nil && bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
+			return fmt.Errorf("look up system: %w", err)
 		}
-		if sys != nil && !slices.ContainsFunc(sys.Groups, func(g bulwark.Group) bool { return g.ID == m.group }) {
-			c.p.add(m.groupAt, m.groupField, "group %q is not declared in the groups of the stored system %q", m.group, m.system)
+		if sys != nil && !slices.ContainsFunc(sys.Groups, func(g bulwark.Group) bool { return g.ID == group }) {
+			u.report(c.p, "group %q is not declared in the groups of the stored system %q", group, system)
 		}
 	}
 	// k of n: a group needs at most as many as name it.

@@ -559,7 +559,7 @@ func (d *decoder) graphChecks(k kind, id string, path string, deps []bulwark.Dep
 		}
 		d.ref(dep.On, targets, on, join(p, "on"), id)
 		if d.c != nil && k == kindSystem {
-			d.c.systemEdge(id, dep.On)
+			d.c.systemEdge(id, dep.On, d.at(on), join(p, "on"))
 		}
 	}
 	for i, g := range groups {
