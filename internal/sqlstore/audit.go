@@ -42,7 +42,7 @@ func cleanField(s string, limit int) string {
 
 // appendAudit appends e to the hash chain inside tx. The chain head is read
 // under the dialect's audit lock, so concurrent appends never fork it.
-func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, e bulwark.AuditEntry) error {
+func (db *DB) appendAudit(ctx context.Context, tx querier, e bulwark.AuditEntry) error {
 	if err := db.d.lockAudit(ctx, tx); err != nil {
 		return db.d.mapErr("append audit entry", err)
 	}
@@ -89,7 +89,7 @@ func (db *DB) AppendAudit(ctx context.Context, e bulwark.AuditEntry) error {
 	if e.Outcome == "" {
 		e.Outcome = "ok"
 	}
-	return db.inWrite(ctx, func(tx *sql.Tx) error { return db.appendAudit(ctx, tx, e) })
+	return db.inWrite(ctx, func(tx querier) error { return db.appendAudit(ctx, tx, e) })
 }
 
 // ListAudit returns up to limit entries with Seq > after, in order: the
@@ -112,7 +112,7 @@ func (db *DB) ListAudit(ctx context.Context, after int64, limit int) ([]bulwark.
 		q += " AND org = " + a.add(p.Org)
 	}
 	q += " ORDER BY seq LIMIT " + a.add(int64(limit))
-	rows, err := db.r.QueryContext(ctx, q, a.v...)
+	rows, err := db.reader().QueryContext(ctx, q, a.v...)
 	if err != nil {
 		return nil, db.d.mapErr("list audit log", err)
 	}

@@ -34,7 +34,7 @@ func (db *DB) listEntities(ctx context.Context, kind bulwark.NodeKind, opt bulwa
 	limit := pageSize(opt.Limit)
 	var out []row
 	var next string
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -94,7 +94,7 @@ func (db *DB) listEntities(ctx context.Context, kind bulwark.NodeKind, opt bulwa
 
 // loadDeps fills in the dependencies (on visible targets only) and groups
 // of rs.
-func (db *DB) loadDeps(ctx context.Context, tx *sql.Tx, s scope, rs []row) error {
+func (db *DB) loadDeps(ctx context.Context, tx querier, s scope, rs []row) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -152,7 +152,7 @@ func (db *DB) loadDeps(ctx context.Context, tx *sql.Tx, s scope, rs []row) error
 // findEntity reads one visible entity of kind.
 func (db *DB) findEntity(ctx context.Context, kind bulwark.NodeKind, id string) (row, error) {
 	var r row
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -292,7 +292,7 @@ func scanOrg(sc scanner, s scope) (bulwark.Organization, error) {
 func (db *DB) ListOrganizations(ctx context.Context, opt bulwark.ListOptions) (bulwark.Page[bulwark.Organization], error) {
 	limit := pageSize(opt.Limit)
 	var p bulwark.Page[bulwark.Organization]
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -334,7 +334,7 @@ func (db *DB) ListOrganizations(ctx context.Context, opt bulwark.ListOptions) (b
 // FindOrganization returns a visible organization or ENOTFOUND.
 func (db *DB) FindOrganization(ctx context.Context, id string) (*bulwark.Organization, error) {
 	var o bulwark.Organization
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func (db *DB) DeleteEntity(ctx context.Context, kind bulwark.NodeKind, id string
 	if kind < bulwark.KindService || kind > bulwark.KindAsset {
 		return bulwark.Errorf(bulwark.EINVALID, "cannot delete an entity of kind %q", kind)
 	}
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -407,7 +407,7 @@ func (db *DB) DeleteEntity(ctx context.Context, kind bulwark.NodeKind, id string
 // CountEntities counts the visible entities and dependencies.
 func (db *DB) CountEntities(ctx context.Context) (bulwark.Counts, error) {
 	var c bulwark.Counts
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err
@@ -476,7 +476,7 @@ func (db *DB) CountEntities(ctx context.Context) (bulwark.Counts, error) {
 // ResolveIDs returns the kind of each of ids that exists and is visible.
 func (db *DB) ResolveIDs(ctx context.Context, ids []string) (map[string]bulwark.NodeKind, error) {
 	out := make(map[string]bulwark.NodeKind, len(ids))
-	err := db.inRead(ctx, func(tx *sql.Tx) error {
+	err := db.inRead(ctx, func(tx querier) error {
 		s, err := db.scopeOf(ctx, tx)
 		if err != nil {
 			return err

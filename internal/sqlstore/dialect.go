@@ -28,7 +28,7 @@ type dialect struct {
 	// lockAudit serializes appends to the audit chain within a write
 	// transaction. SQLite needs nothing: a write transaction (BEGIN
 	// IMMEDIATE, one writer connection) already excludes every other writer.
-	lockAudit func(ctx context.Context, tx *sql.Tx) error
+	lockAudit func(ctx context.Context, tx querier) error
 	// arrays says the engine takes arrays as parameters (PostgreSQL):
 	// bulk statements then bind one array per column.
 	arrays bool
@@ -49,7 +49,7 @@ var sqliteDialect = &dialect{
 	ph:        '?',
 	beginRead: "BEGIN DEFERRED",
 	maxParams: 32000,
-	lockAudit: func(context.Context, *sql.Tx) error { return nil },
+	lockAudit: func(context.Context, querier) error { return nil },
 	isUnique: func(err error) bool {
 		var e *sqlite.Error
 		if errors.As(err, &e) {
@@ -73,7 +73,7 @@ var postgresDialect = &dialect{
 	arrays:    true,
 	beginRead: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	maxParams: 65000,
-	lockAudit: func(ctx context.Context, tx *sql.Tx) error {
+	lockAudit: func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(auditLockKey, 10)+")")
 		return err
 	},

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
@@ -43,7 +42,7 @@ func (b bitset) has(i int64) bool {
 }
 
 // bumpCityVersion records, inside tx, that the city model changed.
-func bumpCityVersion(ctx context.Context, db *DB, tx *sql.Tx) error {
+func bumpCityVersion(ctx context.Context, db *DB, tx querier) error {
 	_, err := tx.ExecContext(ctx, "UPDATE city_version SET version = version + 1 WHERE id = 1")
 	return db.d.mapErr("record change", err)
 }
@@ -54,7 +53,7 @@ func bumpCityVersion(ctx context.Context, db *DB, tx *sql.Tx) error {
 // model is current while the number is the same. It is not scoped.
 func (db *DB) CityVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := db.r.QueryRowContext(ctx, "SELECT version FROM city_version WHERE id = 1").Scan(&v)
+	err := db.reader().QueryRowContext(ctx, "SELECT version FROM city_version WHERE id = 1").Scan(&v)
 	return v, db.d.mapErr("read city version", err)
 }
 
@@ -81,7 +80,7 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 	for range 5 {
 		var s scope
 		var v int64
-		err := db.inRead(ctx, func(tx *sql.Tx) error {
+		err := db.inRead(ctx, func(tx querier) error {
 			var err error
 			if s, err = db.scopeOf(ctx, tx); err != nil {
 				return err

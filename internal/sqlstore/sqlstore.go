@@ -39,7 +39,9 @@ type DB struct {
 	log *slog.Logger
 	now func() time.Time
 
-	graph graphCache // the last whole graph loaded
+	graph  graphCache // the last whole graph loaded
+	rcache *stmtCache // prepared statements on r (SQLite only)
+	wcache *stmtCache // prepared statements on w (SQLite only)
 }
 
 var _ bulwark.Store = (*DB)(nil)
@@ -109,6 +111,11 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxIdleTime(5 * time.Minute)
 		db.r = r
+	}
+	db.wcache = newStmtCache(db.w)
+	db.rcache = db.wcache
+	if db.r != db.w {
+		db.rcache = newStmtCache(db.r)
 	}
 	return db.checkSQLiteDurability(ctx, memory)
 }
@@ -186,6 +193,10 @@ func (db *DB) Dialect() string { return db.d.name }
 // Close closes the database connections.
 func (db *DB) Close() error {
 	var errs []error
+	if db.rcache != db.wcache {
+		db.rcache.close()
+	}
+	db.wcache.close()
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
@@ -203,12 +214,12 @@ type querier interface {
 }
 
 // inWrite runs fn in a write transaction and commits it if fn succeeds.
-func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) inWrite(ctx context.Context, fn func(tx querier) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.d.mapErr("begin transaction", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(cachedQ{c: db.wcache, pool: db.w, tx: tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -220,14 +231,14 @@ func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // inRead runs fn in a read-only transaction, so that the several queries of
 // one read see one snapshot.
-func (db *DB) inRead(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) inRead(ctx context.Context, fn func(tx querier) error) error {
 	opts := &sql.TxOptions{ReadOnly: db.d == postgresDialect}
 	tx, err := db.r.BeginTx(ctx, opts)
 	if err != nil {
 		return db.d.mapErr("begin transaction", err)
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return fn(cachedQ{c: db.rcache, pool: db.r, tx: tx})
 }
 
 // micros converts a time to the stored form: Unix microseconds, 0 for the

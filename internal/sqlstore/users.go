@@ -50,7 +50,7 @@ func (db *DB) CreateUser(ctx context.Context, u *bulwark.User) error {
 		return bulwark.Errorf(bulwark.EINVALID, "user name is longer than 256 bytes")
 	}
 	created := db.now().UTC().Truncate(time.Microsecond)
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM organizations WHERE id = $1", u.Org).Scan(&n); err != nil {
 			return db.d.mapErr("create user", err)
@@ -78,7 +78,7 @@ func (db *DB) CreateUser(ctx context.Context, u *bulwark.User) error {
 // FindUserByEmail is for authentication: it is not scoped.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*bulwark.User, error) {
 	var u bulwark.User
-	err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users u WHERE u.email = $1", bulwark.NormalizeEmail(email)), &u)
+	err := scanUser(db.reader().QueryRowContext(ctx, "SELECT "+userCols+" FROM users u WHERE u.email = $1", bulwark.NormalizeEmail(email)), &u)
 	if err == sql.ErrNoRows {
 		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "user not found")
 	}
@@ -127,7 +127,7 @@ func (db *DB) ListUsers(ctx context.Context) ([]bulwark.User, error) {
 	if !p.System {
 		q += " WHERE u.org = " + a.add(p.Org)
 	}
-	rows, err := db.r.QueryContext(ctx, q+" ORDER BY u.id", a.v...)
+	rows, err := db.reader().QueryContext(ctx, q+" ORDER BY u.id", a.v...)
 	if err != nil {
 		return nil, db.d.mapErr("list users", err)
 	}
@@ -150,7 +150,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) erro
 	if err != nil {
 		return err
 	}
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		u, err := db.findUser(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (db *DB) SetUserPassword(ctx context.Context, id int64, hash string) error 
 	if hash == "" {
 		return bulwark.Errorf(bulwark.EINVALID, "empty password hash")
 	}
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		u, err := db.findUser(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -227,7 +227,7 @@ func (db *DB) CreateToken(ctx context.Context, t *bulwark.Token) error {
 		return bulwark.Errorf(bulwark.EINVALID, "token name must be 1 to 128 bytes")
 	}
 	created := db.now().UTC().Truncate(time.Microsecond)
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		u, err := db.findUser(ctx, tx, p, t.UserID)
 		if err != nil {
 			return err
@@ -256,7 +256,7 @@ func (db *DB) FindTokenByHash(ctx context.Context, hash string, now time.Time) (
 	var u bulwark.User
 	var role string
 	var created int64
-	err := scanToken(db.r.QueryRowContext(ctx, "SELECT "+tokenCols+", "+userCols+
+	err := scanToken(db.reader().QueryRowContext(ctx, "SELECT "+tokenCols+", "+userCols+
 		" FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1", hash), &t,
 		&u.ID, &u.Org, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created)
 	if err == sql.ErrNoRows || (err == nil && (t.Revoked || u.Disabled || (!t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)))) {
@@ -285,7 +285,7 @@ func (db *DB) ListTokens(ctx context.Context) ([]bulwark.Token, error) {
 	default:
 		q += " WHERE t.user_id = " + a.add(p.UserID)
 	}
-	rows, err := db.r.QueryContext(ctx, q+" ORDER BY t.id", a.v...)
+	rows, err := db.reader().QueryContext(ctx, q+" ORDER BY t.id", a.v...)
 	if err != nil {
 		return nil, db.d.mapErr("list tokens", err)
 	}
@@ -309,7 +309,7 @@ func (db *DB) RevokeToken(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		var userID int64
 		var org string
 		err := tx.QueryRowContext(ctx, "SELECT t.user_id, u.org FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1", id).Scan(&userID, &org)
@@ -343,7 +343,7 @@ func (db *DB) CreateSession(ctx context.Context, sess *bulwark.Session) error {
 	}
 	sess.CreatedAt = sess.CreatedAt.UTC().Truncate(time.Microsecond)
 	sess.ExpiresAt = sess.ExpiresAt.UTC().Truncate(time.Microsecond)
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		var org, email string
 		err := tx.QueryRowContext(ctx, "SELECT org, email FROM users WHERE id = $1", sess.UserID).Scan(&org, &email)
 		if err == sql.ErrNoRows {
@@ -374,7 +374,7 @@ func (db *DB) FindSession(ctx context.Context, hash string, now time.Time) (*bul
 	var created, expires int64
 	var role string
 	var ucreated int64
-	err := db.r.QueryRowContext(ctx, "SELECT s.hash, s.user_id, s.csrf, s.created_at, s.expires_at, "+userCols+
+	err := db.reader().QueryRowContext(ctx, "SELECT s.hash, s.user_id, s.csrf, s.created_at, s.expires_at, "+userCols+
 		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1", hash).Scan(
 		&s.Hash, &s.UserID, &s.CSRF, &created, &expires,
 		&u.ID, &u.Org, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &ucreated)
@@ -393,7 +393,7 @@ func (db *DB) FindSession(ctx context.Context, hash string, now time.Time) (*bul
 // Principal: holding the session is the authority. Unknown sessions are
 // ENOTFOUND.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWrite(ctx, func(tx querier) error {
 		var org, email string
 		var userID int64
 		err := tx.QueryRowContext(ctx, "SELECT u.id, u.org, u.email FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1", hash).Scan(&userID, &org, &email)
