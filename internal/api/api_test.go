@@ -60,7 +60,7 @@ func TestReadRoutes(t *testing.T) {
 			}
 		}},
 		{name: "counts", as: "city/viewer", method: "GET", path: "/api/v1/counts", status: 200, check: func(t *testing.T, r response) {
-			want := countsDTO{Organizations: 3, Services: 6, Systems: 6, Assets: 9, AssetUnits: 9, Dependencies: 15}
+			want := countsDTO{Organizations: 4, Services: 7, Systems: 7, Assets: 11, AssetUnits: 11, Dependencies: 18}
 			if d := cmp.Diff(want, decodeBody[countsDTO](t, r)); d != "" {
 				t.Errorf("counts (-want +got):\n%s", d)
 			}
@@ -116,7 +116,7 @@ func TestPagination(t *testing.T) {
 		}
 		next = p.Next
 	}
-	want := []string{"city-dev-1", "city-dev-2", "city-dev-3", "port-dev-1", "port-dev-2", "port-dev-3", "water-dev-1", "water-dev-2", "water-dev-3"}
+	want := []string{"city-dev-1", "city-dev-2", "city-dev-3", "port-dev-1", "port-dev-2", "port-dev-3", "transit-dev-1", "transit-dev-2", "water-dev-1", "water-dev-2", "water-dev-3"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("paged assets (-want +got):\n%s", d)
 	}

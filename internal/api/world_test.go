@@ -29,16 +29,23 @@ import (
 // cheapArgon keeps password hashing fast in tests.
 var cheapArgon = auth.Params{Memory: 64, Time: 1, Threads: 1}
 
-// worldOrgs are the tenants of the test world; shares lists who each shares
-// its city model with.
+// worldOrgs are the tenants of the test world: a city, utilities, a port,
+// a hospital, a state agency and a university. shares lists who each
+// shares its city model with. Sharing is not transitive: power shares with
+// water and water with the city, but the city must not see power.
 var worldOrgs = []struct {
-	id, purview string
-	shares      []string
+	id, purview      string
+	shares           []string
+	nSvc, nSys, nDev int
 }{
-	{"city", "city", nil},
-	{"water", "city", []string{"city"}},
-	{"port", "private", []string{"city"}},
-	{"hospital", "private", nil},
+	{"city", "city", nil, 2, 2, 3},
+	{"water", "city", []string{"city"}, 2, 2, 3},
+	{"port", "private", []string{"city"}, 2, 2, 3},
+	{"hospital", "private", nil, 2, 2, 3},
+	{"power", "private", []string{"water", "hospital"}, 1, 1, 2},
+	{"transit", "city", []string{"city"}, 1, 1, 2},
+	{"state", "state", nil, 1, 1, 2},
+	{"univ", "academic", []string{"hospital"}, 1, 1, 2},
 }
 
 // worldYAML is a city in which every organization has services, systems
@@ -56,22 +63,22 @@ func worldYAML() string {
 	}
 	b.WriteString("services:\n")
 	for _, o := range worldOrgs {
-		for i := 1; i <= 2; i++ {
+		for i := 1; i <= o.nSvc; i++ {
 			fmt.Fprintf(&b, "  - {id: %s-svc-%d, name: %s service %d, owner: %s, sector: water-wastewater, population: %d,\n", o.id, i, o.id, i, o.id, 1000*i)
 			fmt.Fprintf(&b, "     category: {confidentiality: low, integrity: high, availability: high}, depends_on: [{on: %s-sys-%d}]}\n", o.id, i)
 		}
 	}
 	b.WriteString("systems:\n")
 	for _, o := range worldOrgs {
-		for i := 1; i <= 2; i++ {
+		for i := 1; i <= o.nSys; i++ {
 			fmt.Fprintf(&b, "  - {id: %s-sys-%d, name: %s system %d, owner: %s, zone: ot}\n", o.id, i, o.id, i, o.id)
 		}
 	}
 	b.WriteString("assets:\n")
 	for _, o := range worldOrgs {
-		for i := 1; i <= 3; i++ {
+		for i := 1; i <= o.nDev; i++ {
 			fmt.Fprintf(&b, "  - {id: %s-dev-%d, name: %s device %d, owner: %s, kind: plc, vendor: siemens, system: %s-sys-%d}\n",
-				o.id, i, o.id, i, o.id, o.id, 1+i%2)
+				o.id, i, o.id, i, o.id, o.id, 1+i%o.nSys)
 		}
 	}
 	return b.String()
@@ -88,8 +95,17 @@ type world struct {
 	users map[string]*worldUser // "water/admin"
 	logs  *bytes.Buffer
 
-	mu      sync.Mutex
+	mu      *sync.Mutex
 	covered map[string]bool // route patterns requests were sent to
+
+	missingCache map[string]response
+}
+
+// with returns w reporting to t, for use in parallel subtests.
+func (w *world) with(t *testing.T) *world {
+	c := *w
+	c.t = t
+	return &c
 }
 
 type worldUser struct {
@@ -175,7 +191,7 @@ func newWorldDSN(t *testing.T, dsn string, opt auth.Options) *world {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	opt.Argon = cheapArgon
 	a := auth.New(st, opt, log)
-	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs, covered: map[string]bool{}}
+	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs, mu: new(sync.Mutex), covered: map[string]bool{}, missingCache: map[string]response{}}
 	w.api = newAPI(st, a, log)
 	w.srv = httptest.NewServer(w.api)
 	t.Cleanup(w.srv.Close)
@@ -334,11 +350,13 @@ type entityRef struct{ kind, plural, id, owner string }
 func allEntities() []entityRef {
 	var out []entityRef
 	for _, o := range worldOrgs {
-		for i := 1; i <= 2; i++ {
+		for i := 1; i <= o.nSvc; i++ {
 			out = append(out, entityRef{"service", "services", fmt.Sprintf("%s-svc-%d", o.id, i), o.id})
+		}
+		for i := 1; i <= o.nSys; i++ {
 			out = append(out, entityRef{"system", "systems", fmt.Sprintf("%s-sys-%d", o.id, i), o.id})
 		}
-		for i := 1; i <= 3; i++ {
+		for i := 1; i <= o.nDev; i++ {
 			out = append(out, entityRef{"asset", "assets", fmt.Sprintf("%s-dev-%d", o.id, i), o.id})
 		}
 	}
