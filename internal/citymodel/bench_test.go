@@ -44,8 +44,7 @@ func benchValidate(b *testing.B, fast bool) {
 	var peak uint64
 	cpu0 := cpuTime()
 	for b.Loop() {
-		r := newRun(ImportOptions{}, []Source{s})
-		res, _, err := r.validate(context.Background(), nil, []Source{s})
+		res, err := Validate(context.Background(), nil, []Source{s}, ImportOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

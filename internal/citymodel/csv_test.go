@@ -83,8 +83,7 @@ func TestCSVProblems(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := storedFixture()
 			s := src("a.csv", tc.in)
-			r := newRun(ImportOptions{CSV: tc.opt}, []Source{s})
-			_, _, err := r.validate(context.Background(), st, []Source{s})
+			_, err := Validate(context.Background(), st, []Source{s}, ImportOptions{CSV: tc.opt})
 			checkProblems(t, err, tc.want)
 			_, err = Import(context.Background(), st, []Source{s}, ImportOptions{CSV: tc.opt})
 			if (err != nil) != (tc.want != nil) || (tc.want != nil && st.commits != 0) {

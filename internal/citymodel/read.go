@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"regexp"
@@ -48,8 +46,7 @@ type run struct {
 	rawTotal int64
 	lastProg int64
 
-	hashes [][]byte // per source, digest of the first pass
-	broken bool     // the current source cannot be read further
+	broken bool // the current source cannot be read further
 }
 
 // sourceError is a failure to read a source (not a problem in its content).
@@ -63,19 +60,16 @@ type gzipError struct{ err error }
 
 func (e *gzipError) Error() string { return e.err.Error() }
 
-// rawReader counts and hashes the bytes of a source as stored, for
-// progress and to notice a source that changes between the passes.
+// rawReader counts the bytes of a source as stored, for progress.
 type rawReader struct {
 	r   io.Reader
 	run *run
-	h   hash.Hash
 	n   int64
 }
 
 func (r *rawReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.n += int64(n)
-	r.h.Write(p[:n])
 	r.run.rawDone += int64(n)
 	if r.run.progress != nil && (r.run.rawDone-r.run.lastProg >= 1<<20 || err == io.EOF) {
 		r.run.lastProg = r.run.rawDone
@@ -160,7 +154,7 @@ func (r *run) openSource(i int, src Source) (rd io.Reader, raw *rawReader, close
 			return nil, nil, nil, false, nil
 		}
 	}
-	raw = &rawReader{r: rc, run: r, h: sha256.New()}
+	raw = &rawReader{r: rc, run: r}
 	// A small buffer keeps the compressed-bytes count (for the bomb
 	// check) close to what gzip has consumed; large reads bypass it.
 	br := bufio.NewReaderSize(raw, 4<<10)
@@ -199,10 +193,10 @@ func (r *run) fatal(i int, name string, err error) error {
 }
 
 // readSource reads one source, decoding its entities in chunks of one
-// document (YAML) or batchSize rows (CSV) and passing them to emit. c is
-// the checker in the validation pass and nil in the write pass.
+// document (YAML) or batchSize rows (CSV), checking them with c and passing
+// them to emit.
 func (r *run) readSource(ctx context.Context, i int, src Source, c *checker, emit func(*bulwark.City) error) error {
-	rd, raw, closer, ok, err := r.openSource(i, src)
+	rd, _, closer, ok, err := r.openSource(i, src)
 	if err != nil || !ok {
 		return err
 	}
@@ -215,17 +209,6 @@ func (r *run) readSource(ctx context.Context, i int, src Source, c *checker, emi
 	}
 	if err != nil || r.broken {
 		return err
-	}
-	// Drain what the parser left (after a problem), so the digest covers
-	// the whole source.
-	if _, err := io.Copy(io.Discard, rd); err != nil {
-		return r.fatal(i, src.Name, err)
-	}
-	sum := raw.h.Sum(nil)
-	if c != nil {
-		r.hashes[i] = sum
-	} else if r.hashes[i] != nil && !bytes.Equal(r.hashes[i], sum) {
-		return bulwark.Errorf(bulwark.ECONFLICT, "%s changed while it was being imported; nothing was stored, run the import again", src.Name)
 	}
 	return nil
 }

@@ -282,28 +282,6 @@ func TestProgress(t *testing.T) {
 	}
 }
 
-// TestSourceChangedBetweenPasses: a source whose content differs in the
-// write pass is refused and nothing is stored.
-func TestSourceChangedBetweenPasses(t *testing.T) {
-	n := 0
-	s := Source{Name: "moving.yaml", Open: func() (io.ReadCloser, error) {
-		n++
-		content := svcHead
-		if n > 1 {
-			content = strings.Replace(svcHead, "name: S", "name: T", 1)
-		}
-		return nopCloser{strings.NewReader(content)}, nil
-	}}
-	st := storedFixture()
-	_, err := Import(context.Background(), st, []Source{s}, ImportOptions{})
-	if bulwark.ErrorCode(err) != bulwark.ECONFLICT || !strings.Contains(err.Error(), "moving.yaml changed while it was being imported") {
-		t.Fatalf("got %v", err)
-	}
-	if st.commits != 0 {
-		t.Error("stored")
-	}
-}
-
 // TestWriteFailureRollsBack: an error from the store in the write pass is
 // returned (wrapped) and nothing is committed.
 func TestWriteFailureRollsBack(t *testing.T) {

@@ -21,9 +21,7 @@ func storedFixture() *memStore {
 
 // validate runs the validation pass only.
 func validate(st bulwark.CityStore, srcs ...Source) (*ImportResult, error) {
-	r := newRun(ImportOptions{}, srcs)
-	res, _, err := r.validate(context.Background(), st, srcs)
-	return res, err
+	return Validate(context.Background(), st, srcs, ImportOptions{})
 }
 
 // want is an expected problem; msg is a substring of the message.

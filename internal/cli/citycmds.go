@@ -17,6 +17,7 @@ import (
 )
 
 func newImportCmd(e *env) *cobra.Command {
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "import FILE...",
 		Short: "Validate and store city-model files (YAML or CSV asset inventories)",
@@ -37,10 +38,20 @@ or gzip-compressed copies of either (.gz). See docs/city-model.md.`,
 				}
 				bar := e.newProgress(0, "importing", true)
 				start := time.Now()
-				res, err := citymodel.Import(ctx, db, srcs, citymodel.ImportOptions{Progress: bar.Set})
+				opt := citymodel.ImportOptions{Progress: bar.Set}
+				importOrValidate := citymodel.Import
+				if dryRun {
+					importOrValidate = citymodel.Validate
+				}
+				res, err := importOrValidate(ctx, db, srcs, opt)
 				bar.Done()
 				if err != nil {
 					return err
+				}
+				if dryRun {
+					fmt.Fprintf(e.stderr, "%d file(s) valid (nothing stored): %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
+						res.Files, res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
+					return nil
 				}
 				if !e.quiet {
 					fmt.Fprintf(e.stderr, "imported %d file(s) in %s: %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
@@ -51,6 +62,7 @@ or gzip-compressed copies of either (.gz). See docs/city-model.md.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate only: report every problem, store nothing")
 	return cmd
 }
 

@@ -159,7 +159,7 @@ func TestUsersTokensAndAudit(t *testing.T) {
 	head := strings.TrimSpace(verified[strings.LastIndex(verified, "head ")+5:])
 
 	// Tamper with one entry: verify must notice.
-	sqldb, err := sql.Open("sqlite", db)
+	sqldb, err := sql.Open("sqlite", db+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,5 +239,19 @@ func TestDemoLoadsAndSummarizes(t *testing.T) {
 	}
 	if len(counts.Items) < 30 {
 		t.Errorf("demo city has %d services, want at least 30", len(counts.Items))
+	}
+}
+
+func TestImportDryRunStoresNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	code, _, errOut := run(t, "", "--db", db, "import", "--dry-run", "testdata/city.yaml")
+	if code != 0 || !strings.Contains(errOut, "valid (nothing stored)") {
+		t.Fatalf("dry run: exit %d: %s", code, errOut)
+	}
+	var page struct {
+		Items []any `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "--db", db, "list", "assets", "--json")), &page); err != nil || len(page.Items) != 0 {
+		t.Fatalf("dry run stored %d assets (%v)", len(page.Items), err)
 	}
 }
