@@ -189,3 +189,62 @@ func TestMemoryStore(t *testing.T) {
 		t.Errorf("LoadGraph: %v", err)
 	}
 }
+
+// LG-01 (store side): the chain the store keeps verifies, and an edit made
+// behind the store's back (directly in the database) is detected.
+func TestLG01AuditTamperDetected(t *testing.T) {
+	db := openSQLite(t)
+	importGenerated(t, db, 10)
+	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
+	for i := range 5 {
+		if err := db.AppendAudit(ctx, bulwark.AuditEntry{Action: "test.event", Detail: strings.Repeat("x", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		attack string
+	}{
+		{"edit detail", "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 3"},
+		{"delete entry", "DELETE FROM audit_log WHERE seq = 2"},
+		{"rehash one entry", "UPDATE audit_log SET actor = 'someone else', hash = prev WHERE seq = 4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := db.w.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			entries, err := db.ListAudit(ctx, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, problem := bulwark.VerifyAudit(entries, "", 0); problem != "" || n != 6 {
+				t.Fatalf("intact log: %d verified, %q", n, problem)
+			}
+			if _, err := tx.Exec(tc.attack); err != nil {
+				t.Fatal(err)
+			}
+			// Read the tampered rows inside the attacking transaction.
+			rows, err := tx.Query("SELECT seq, at, org, actor, action, target, outcome, detail, prev, hash FROM audit_log ORDER BY seq")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tampered []bulwark.AuditEntry
+			for rows.Next() {
+				var e bulwark.AuditEntry
+				var at int64
+				if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.Detail, &e.Prev, &e.Hash); err != nil {
+					t.Fatal(err)
+				}
+				e.At = fromMicros(at)
+				tampered = append(tampered, e)
+			}
+			rows.Close()
+			if _, problem := bulwark.VerifyAudit(tampered, "", 0); problem == "" {
+				t.Errorf("%s went undetected", tc.name)
+			}
+		})
+	}
+}
