@@ -137,7 +137,15 @@ func (a *API) wrap(rt route) http.Handler {
 				return
 			}
 			if !rt.policy.allows(p) {
+				a.audit(r, bulwark.AuditEntry{Org: p.Org, Actor: p.Name, Action: "api.denied", Target: rt.pattern, Outcome: "denied", Detail: "role=" + string(p.Role)})
 				a.writeError(w, r, bulwark.Errorf(bulwark.EFORBIDDEN, "your role (%s) may not %s", p.Role, describe(rt.pattern)))
+				return
+			}
+			// Browsers send session cookies on their own, so a state-changing
+			// request authenticated by one must also carry the session's CSRF
+			// token (X-CSRF-Token); bearer-token requests pass.
+			if r.Method != http.MethodGet && r.Method != http.MethodHead && a.auth != nil && !a.auth.CheckCSRF(r) {
+				a.writeError(w, r, bulwark.Errorf(bulwark.EFORBIDDEN, "missing or invalid CSRF token: send the X-CSRF-Token header"))
 				return
 			}
 		}
@@ -153,6 +161,14 @@ func describe(pattern string) string { return strings.TrimSpace(pattern) }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.h.ServeHTTP(w, r)
+}
+
+// audit appends e, logging (not failing on) errors: the request is refused
+// either way.
+func (a *API) audit(r *http.Request, e bulwark.AuditEntry) {
+	if err := a.st.AppendAudit(r.Context(), e); err != nil {
+		a.log.Error("audit", "action", e.Action, "err", err)
+	}
 }
 
 func principal(r *http.Request) bulwark.Principal {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -217,4 +218,65 @@ func TestExportRoundTrip(t *testing.T) {
 	if res := decodeBody[importResultDTO](t, r); r.status != 200 || res.Created != 0 || res.Updated != 0 {
 		t.Errorf("re-import of own export: %s", r)
 	}
+}
+
+// TestUI02_SessionRequestsNeedCSRFToken checks that the API accepts a
+// browser session for reading, but for changes only with the session's
+// CSRF token, and never another session's.
+func TestUI02_SessionRequestsNeedCSRFToken(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	login := func() *http.Cookie {
+		c, _, err := w.auth.Login(t.Context(), "analyst@port.example", "password of port/analyst", "192.0.2.1:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c1, c2 := login(), login()
+	csrf := func(c *http.Cookie) string {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(c)
+		return w.auth.CSRFToken(req)
+	}
+	send := func(method, path string, c *http.Cookie, token string) response {
+		req, _ := http.NewRequest(method, w.srv.URL+path, nil)
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		if token != "" {
+			req.Header.Set("X-CSRF-Token", token)
+		}
+		return w.send(req)
+	}
+	if r := send("GET", "/api/v1/me", c1, ""); r.status != 200 {
+		t.Fatalf("session read: %s", r)
+	}
+	for _, tc := range []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"no token", "", 403},
+		{"other session's token", csrf(c2), 403},
+		{"garbage", "x", 403},
+		{"own token", csrf(c1), 204},
+	} {
+		if r := send("DELETE", "/api/v1/assets/port-dev-2", c1, tc.token); r.status != tc.status {
+			t.Errorf("%s: DELETE = %s, want %d", tc.name, r, tc.status)
+		}
+	}
+}
+
+// TestDeniedRequestsAudited checks that a request refused by its route's
+// policy is written to the organization's audit log.
+func TestDeniedRequestsAudited(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	if r := w.do("port/viewer", "DELETE", "/api/v1/assets/port-dev-1", "", ""); r.status != 403 {
+		t.Fatalf("viewer delete: %s", r)
+	}
+	p := decodeBody[pageDTO[auditDTO]](t, w.do("port/admin", "GET", "/api/v1/audit?limit=1000", "", ""))
+	for _, e := range p.Items {
+		if e.Action == "api.denied" && e.Target == "DELETE /api/v1/assets/{id}" && e.Actor == "token:test" && e.Outcome == "denied" {
+			return
+		}
+	}
+	t.Errorf("no api.denied entry in %+v", p.Items)
 }
