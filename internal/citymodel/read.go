@@ -392,7 +392,7 @@ func decodeDocument(p *problems, file int32, doc document, c sink, out *bulwark.
 	// Machine-written documents (exports, generated cities) parse about
 	// ten times faster with yamlfast; anything else falls back to yaml.v3,
 	// which builds the same tree and gives the error messages.
-	if fastParse && shallowFlow(doc.Data) {
+	if fastParse {
 		if root, err := yamlfast.Parse(doc.Data); err == nil {
 			d.document(root)
 			return true
@@ -453,30 +453,6 @@ func tabLine(b []byte) int {
 		}
 	}
 	return 0
-}
-
-// maxFlowOpeners caps the flow collections opened on one line of a document
-// handed to yamlfast, whose time grows with the square of the nesting depth
-// (minutes at 10^5 levels); deeper documents go to yaml.v3, which refuses
-// more than 10,000 levels quickly. Machine-written documents open at most
-// two per line.
-const maxFlowOpeners = 64
-
-// shallowFlow reports whether no line of b opens more than maxFlowOpeners
-// flow collections.
-func shallowFlow(b []byte) bool {
-	n := 0
-	for _, c := range b {
-		switch c {
-		case '[', '{':
-			if n++; n > maxFlowOpeners {
-				return false
-			}
-		case '\n':
-			n = 0
-		}
-	}
-	return true
 }
 
 // maxWorkers caps the goroutines decoding documents in parallel.

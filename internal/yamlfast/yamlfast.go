@@ -38,6 +38,7 @@ type line struct {
 type parser struct {
 	lines  []line
 	i      int
+	depth  int               // nesting of block collections
 	slab   []yaml.Node       // nodes are carved from slabs: one allocation per 256
 	intern map[string]string // repeated short scalars (keys, enum values) share one string
 }
@@ -152,8 +153,25 @@ func printable(src []byte) bool {
 	return true
 }
 
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// maxBlockDepth bounds the nesting of block collections; deeper input goes
+// to yaml.v3.
+const maxBlockDepth = 64
+
 // block parses the sequence or mapping whose lines start at indent.
 func (p *parser) block(indent int) (*yaml.Node, error) {
+	if p.depth++; p.depth > maxBlockDepth {
+		return nil, ErrUnsupported
+	}
+	defer func() { p.depth-- }()
 	l := p.lines[p.i]
 	if l.indent != indent {
 		return nil, ErrUnsupported
@@ -334,7 +352,7 @@ func (p *parser) mapping(indent int, text []byte, col int) (*yaml.Node, error) {
 func (p *parser) inlineValue(t []byte, num, col int) (*yaml.Node, error) {
 	switch t[0] {
 	case '[', '{':
-		f := flow{p: p, src: t, num: num, col: col}
+		f := flow{p: p, src: t, num: num, col: col, ascii: isASCII(t)}
 		n, err := f.value()
 		if err != nil {
 			return nil, err
@@ -499,7 +517,7 @@ func unquoteDouble(b []byte) (string, bool) {
 	return string(out), true
 }
 
-// unquoteSingle parses a whole single-quoted scalar ('it''s').
+// unquoteSingle parses a whole single-quoted scalar ('it”s').
 func unquoteSingle(t []byte) (string, bool) {
 	if len(t) < 2 || t[len(t)-1] != '\'' {
 		return "", false
@@ -528,10 +546,21 @@ type flow struct {
 	p        *parser
 	src      []byte
 	pos      int
-	num, col int // line, and the column of src[0]
+	num, col int  // line, and the column of src[0]
+	ascii    bool // src is ASCII: columns are byte offsets
+	depth    int
 }
 
-func (f *flow) column() int { return f.col + utf8.RuneCount(f.src[:f.pos]) }
+// maxFlowDepth bounds nesting; deeper input goes to yaml.v3, which has its
+// own depth limit.
+const maxFlowDepth = 32
+
+func (f *flow) column() int {
+	if f.ascii {
+		return f.col + f.pos
+	}
+	return f.col + utf8.RuneCount(f.src[:f.pos])
+}
 
 func (f *flow) skipSpaces() {
 	for f.pos < len(f.src) && f.src[f.pos] == ' ' {
@@ -581,6 +610,10 @@ func (f *flow) value() (*yaml.Node, error) {
 }
 
 func (f *flow) collection(kind yaml.Kind, closer byte) (*yaml.Node, error) {
+	if f.depth++; f.depth > maxFlowDepth {
+		return nil, ErrUnsupported
+	}
+	defer func() { f.depth-- }()
 	n := f.p.node()
 	*n = yaml.Node{Kind: kind, Style: yaml.FlowStyle, Line: f.num, Column: f.column()}
 	if kind == yaml.MappingNode {

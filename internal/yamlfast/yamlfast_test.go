@@ -143,3 +143,25 @@ func BenchmarkYAMLv3(b *testing.B) {
 		}
 	}
 }
+
+// TestIN02_DeepNesting: deep nesting is left to yaml.v3 (which caps depth)
+// and costs linear time here.
+func TestIN02_DeepNesting(t *testing.T) {
+	deepFlow := "a: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n"
+	if _, err := Parse([]byte(deepFlow)); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("deep flow nesting: %v", err)
+	}
+	var b strings.Builder
+	for i := range 200 {
+		b.WriteString(strings.Repeat(" ", i) + "k:\n")
+	}
+	b.WriteString(strings.Repeat(" ", 200) + "v: 1\n")
+	if _, err := Parse([]byte(b.String())); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("deep block nesting: %v", err)
+	}
+	// A long flow line with many flat items stays on the fast path.
+	long := "a: [" + strings.Repeat("x, ", 50000) + "y]\n"
+	if !check(t, []byte(long)) {
+		t.Error("a long flat flow sequence should take the fast path")
+	}
+}
