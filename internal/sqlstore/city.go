@@ -420,6 +420,15 @@ func (db *DB) CountEntities(ctx context.Context) (bulwark.Counts, error) {
 		if err := tx.QueryRowContext(ctx, q, a.v...).Scan(&c.Organizations); err != nil {
 			return db.d.mapErr("count organizations", err)
 		}
+		// A current cached graph answers the rest without a scan.
+		var v int64
+		if err := tx.QueryRowContext(ctx, "SELECT version FROM city_version WHERE id = 1").Scan(&v); err != nil {
+			return db.d.mapErr("count entities", err)
+		}
+		if g := db.cachedGraph(v); g != nil {
+			countGraph(g, s, &c)
+			return nil
+		}
 		a = db.d.newArgs()
 		q = "SELECT kind, COUNT(*), COALESCE(SUM(count), 0) FROM entities"
 		if f := s.filter(&a, "owner"); f != "" {

@@ -90,12 +90,7 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 		if err != nil {
 			return nil, db.d.mapErr("load graph", err)
 		}
-		db.graph.mu.Lock()
-		full := db.graph.g
-		if db.graph.version != v {
-			full = nil
-		}
-		db.graph.mu.Unlock()
+		full := db.cachedGraph(v)
 		if full == nil {
 			g, fv, err := db.loadFullGraph(ctx)
 			if err != nil {
@@ -114,6 +109,42 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 		return filterGraph(full, s), nil
 	}
 	return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "load graph: the city model is changing too fast, try again")
+}
+
+// cachedGraph returns the cached whole graph if it is as of version v.
+// The caller must not modify it.
+func (db *DB) cachedGraph(v int64) *bulwark.GraphData {
+	db.graph.mu.Lock()
+	defer db.graph.mu.Unlock()
+	if db.graph.g == nil || db.graph.version != v {
+		return nil
+	}
+	return db.graph.g
+}
+
+// countGraph adds to c the entities and dependencies of g that s sees.
+func countGraph(g *bulwark.GraphData, s scope, c *bulwark.Counts) {
+	var visible bitset
+	for _, nd := range g.Nodes {
+		if !s.sees(nd.Owner) {
+			continue
+		}
+		visible.set(nd.Ref)
+		switch nd.Kind {
+		case bulwark.KindService:
+			c.Services++
+		case bulwark.KindSystem:
+			c.Systems++
+		case bulwark.KindAsset:
+			c.Assets++
+			c.AssetUnits += nd.Count
+		}
+	}
+	for _, e := range g.Edges {
+		if visible.has(e.From) && visible.has(e.To) {
+			c.Dependencies++
+		}
+	}
 }
 
 // filterGraph returns the part of g that s sees, in new slices (the cached

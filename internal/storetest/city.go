@@ -677,4 +677,21 @@ func testCounts(t *testing.T, st bulwark.Store) {
 			t.Errorf("counts for %q (-want +got):\n%s", p.Org, d)
 		}
 	}
+	// The same after loading the graph (a store may count from a cache).
+	must(st.LoadGraph(sysCtx()))(t)
+	for _, tc := range tests {
+		got := must(st.CountEntities(tc.ctx))(t)
+		if d := gocmp.Diff(tc.want, got); d != "" {
+			p, _ := bulwark.PrincipalFrom(tc.ctx)
+			t.Errorf("counts after LoadGraph for %q (-want +got):\n%s", p.Org, d)
+		}
+	}
+	// And after a change.
+	if err := st.DeleteEntity(sysCtx(), bulwark.KindAsset, "meters"); err != nil {
+		t.Fatal(err)
+	}
+	got := must(st.CountEntities(sysCtx()))(t)
+	if got.Assets != 7 || got.AssetUnits != 7 {
+		t.Errorf("after deleting meters: %+v", got)
+	}
 }
