@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"bulwark"
 	"bulwark/internal/auth"
@@ -64,6 +65,10 @@ type API struct {
 	mux    *http.ServeMux
 	h      http.Handler  // mux behind authentication
 	sem    chan struct{} // bounds concurrent imports and exports
+	// bodyTimeout bounds the time to receive a JSON request body, so that a
+	// client trickling bytes (slowloris) cannot hold a handler for the
+	// server's whole read timeout.
+	bodyTimeout time.Duration
 }
 
 // New returns the API handler. It authenticates requests itself (a no-op
@@ -76,7 +81,7 @@ func newAPI(st bulwark.Store, a *auth.Service, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &API{st: st, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2)}
+	api := &API{st: st, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"bulwark"
@@ -18,6 +21,19 @@ const (
 	maxJSONBody  = 1 << 20 // bytes
 	maxJSONDepth = 32
 )
+
+// decodeBody decodes r's JSON body into v (see decodeJSON), giving the
+// client bodyTimeout to send it.
+func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	// Not every ResponseWriter supports deadlines (test recorders do not).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.bodyTimeout))
+	err := decodeJSON(r.Body, maxJSONBody, v)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return bulwark.Errorf(bulwark.EINVALID, "request body not received within %v", a.bodyTimeout)
+	}
+	return err
+}
 
 // decodeJSON decodes one JSON value from r into v (a pointer to a struct)
 // strictly: the body must be at most limit bytes of valid UTF-8 JSON, hold

@@ -220,3 +220,32 @@ func TestIN02_LongFlowLine(t *testing.T) {
 		t.Errorf("million-element flow line: %s after %v", truncate(r.String(), 200), time.Since(start))
 	}
 }
+
+// TestIN02_SlowBody trickles a JSON body: the request is cut off after the
+// body timeout instead of holding a handler for minutes.
+func TestIN02_SlowBody(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	w.api.bodyTimeout = 300 * time.Millisecond
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(`{"name":`))
+		time.Sleep(2 * time.Second)
+		pw.Write([]byte(`"late"}`))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", w.srv.URL+"/api/v1/tokens", pr)
+	req.Header.Set("Authorization", "Bearer "+w.users["port/viewer"].token)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	res, err := w.srv.Client().Do(req)
+	took := time.Since(start)
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode < 400 {
+			t.Errorf("slow body accepted: %d", res.StatusCode)
+		}
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("slow body held the request for %v", took)
+	}
+}

@@ -53,7 +53,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 // never taken from the request.
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req createUserRequest
-	if err := decodeJSON(r.Body, maxJSONBody, &req); err != nil {
+	if err := a.decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	var problems []bulwark.Problem
@@ -160,7 +160,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 // createToken makes an API token for the caller, with the caller's role.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	var req createTokenRequest
-	if err := decodeJSON(r.Body, maxJSONBody, &req); err != nil {
+	if err := a.decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	name := strings.TrimSpace(req.Name)
