@@ -9,6 +9,18 @@ import (
 
 const day = 24 * time.Hour
 
+// ParseDuration parses a duration as the city-model format writes it.
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }
+
+// FormatDuration writes d as the city-model format does ("1d12h", "1h30m"),
+// and "" for zero (the format's "not set") or a negative value (never valid).
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return formatDuration(d)
+}
+
 // parseDuration parses a non-negative duration in Go syntax extended with a
 // leading day unit: "3d", "1d12h", "90m", "1.5h". Days come first because
 // that is how people write them and it keeps the canonical form unique.

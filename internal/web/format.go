@@ -2,12 +2,13 @@ package web
 
 import (
 	"crypto/rand"
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"html/template"
+	"bulwark/internal/citymodel"
 )
 
 // funcs are the few helpers templates may call; they format, never fetch.
@@ -47,30 +48,8 @@ func formatNumber(n int64) string {
 	return b.String()
 }
 
-// formatDuration writes d in the city-model's canonical form, largest units
-// first, with d for days: 72h -> "3d", 36h -> "1d12h", 90m -> "1h30m".
-// Zero is "" (not set).
-func formatDuration(d time.Duration) string {
-	if d <= 0 {
-		return ""
-	}
-	var b strings.Builder
-	units := []struct {
-		suffix string
-		size   time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}}
-	for _, u := range units {
-		if n := d / u.size; n > 0 {
-			b.WriteString(strconv.FormatInt(int64(n), 10))
-			b.WriteString(u.suffix)
-			d -= n * u.size
-		}
-	}
-	if d > 0 { // sub-second remainder, rare in targets
-		b.WriteString(d.String())
-	}
-	return b.String()
-}
+// formatDuration writes d as the city-model format does; "" when not set.
+func formatDuration(d time.Duration) string { return citymodel.FormatDuration(d) }
 
 // urlQueryEscape escapes s for use as a query value.
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
