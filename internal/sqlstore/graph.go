@@ -25,6 +25,33 @@ func (in interner) get(b []byte) string {
 	return s
 }
 
+// arena copies many small strings into a few large blocks. A million-node
+// graph then holds a few hundred heap objects instead of two million
+// strings, which the garbage collector would otherwise trace on every
+// cycle for as long as the graph is cached.
+type arena struct{ block []byte }
+
+const arenaBlock = 1 << 20
+
+func (a *arena) str(v driver.Value) string {
+	var b []byte
+	switch x := v.(type) {
+	case string:
+		b = unsafeBytes(x)
+	case []byte:
+		b = x
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	if len(a.block)+len(b) > cap(a.block) {
+		a.block = make([]byte, 0, max(arenaBlock, len(b)))
+	}
+	start := len(a.block)
+	a.block = append(a.block, b...) // never reallocates: capacity checked above
+	return unsafe.String(&a.block[start], len(b))
+}
+
 // bitset marks refs.
 type bitset []uint64
 
@@ -367,9 +394,10 @@ func (db *DB) scanGraphPart(ctx context.Context, rc rawConn, p bulwark.Principal
 		q += " AND " + f
 	}
 	in := interner{}
+	var ar arena
 	err := rawQuery(ctx, rc, q+" ORDER BY ref", a.v, func(v []driver.Value) error {
-		nd := bulwark.GraphNode{Ref: vInt(v[0]), ID: vStr(v[1]), Kind: bulwark.NodeKind(vInt(v[2])), Owner: in.val(v[3]),
-			Name: vStr(v[4]), Population: vInt(v[5]), Count: vInt(v[9])}
+		nd := bulwark.GraphNode{Ref: vInt(v[0]), ID: ar.str(v[1]), Kind: bulwark.NodeKind(vInt(v[2])), Owner: in.val(v[3]),
+			Name: ar.str(v[4]), Population: vInt(v[5]), Count: vInt(v[9])}
 		if nd.Kind == bulwark.KindService {
 			nd.Category = bulwark.Category{Confidentiality: level(vInt(v[6])), Integrity: level(vInt(v[7])), Availability: level(vInt(v[8]))}
 		}
