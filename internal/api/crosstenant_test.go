@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -377,4 +379,31 @@ func (w *world) missing(as, method, path string) response {
 		w.mu.Unlock()
 	}
 	return r
+}
+
+// TestAC09_NoTimingOracle compares the latency of requests for hidden and
+// for missing objects, interleaved: the medians must not differ
+// systematically. The bound here is loose so that a busy machine does not
+// fail it (the release check is 20 % of the median).
+func TestAC09_NoTimingOracle(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	timeOf := func(path string) time.Duration {
+		start := time.Now()
+		if r := w.do("city/viewer", "GET", path, "", ""); r.status != 404 {
+			t.Fatalf("GET %s = %s", path, r)
+		}
+		return time.Since(start)
+	}
+	var hidden, missing []time.Duration
+	for i := range 300 {
+		hidden = append(hidden, timeOf(fmt.Sprintf("/api/v1/assets/hospital-dev-%d", 1+i%3)))
+		missing = append(missing, timeOf(fmt.Sprintf("/api/v1/assets/hospital-dev-%d", 4+i%3)))
+	}
+	slices.Sort(hidden)
+	slices.Sort(missing)
+	mh, mm := hidden[len(hidden)/2], missing[len(missing)/2]
+	t.Logf("median latency: hidden %v, missing %v", mh, mm)
+	if diff := (mh - mm).Abs(); diff > mm/2+time.Millisecond {
+		t.Errorf("hidden objects answer in %v, missing ones in %v", mh, mm)
+	}
 }
