@@ -1,10 +1,10 @@
 package api
 
 import (
-	"strconv"
 	"time"
 
 	"bulwark"
+	"bulwark/internal/citymodel"
 )
 
 // The JSON shapes of the API. They are written out here rather than derived
@@ -265,54 +265,5 @@ func toAudit(e *bulwark.AuditEntry) auditDTO {
 	return auditDTO{e.Seq, e.At.UTC(), e.Org, e.Actor, e.Action, e.Target, e.Outcome, e.Detail, e.Prev, e.Hash}
 }
 
-// formatDuration writes d in the city format's canonical form: days, hours,
-// minutes and seconds, largest units first, zero units left out ("1d12h",
-// "1h30m"); "" for zero.
-func formatDuration(d time.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	if d < 0 || d%time.Second != 0 {
-		return d.String()
-	}
-	s := ""
-	for _, u := range []struct {
-		n    time.Duration
-		unit string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if d >= u.n {
-			s += strconv.FormatInt(int64(d/u.n), 10) + u.unit
-			d %= u.n
-		}
-	}
-	return s
-}
-
-// parseDuration reads durations in the same syntax: Go's plus "d" for days.
-func parseDuration(s string) (time.Duration, bool) {
-	var days int64
-	if i := indexDay(s); i >= 0 {
-		n, err := strconv.ParseInt(s[:i], 10, 32)
-		if err != nil || n < 0 {
-			return 0, false
-		}
-		days, s = n, s[i+1:]
-	}
-	var d time.Duration
-	if s != "" {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil || d < 0 {
-			return 0, false
-		}
-	}
-	return time.Duration(days)*24*time.Hour + d, true
-}
-
-func indexDay(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 'd' {
-			return i
-		}
-	}
-	return -1
-}
+// formatDuration writes d as the city-model format does; "" when not set.
+func formatDuration(d time.Duration) string { return citymodel.FormatDuration(d) }

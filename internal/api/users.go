@@ -10,6 +10,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/citymodel"
 )
 
 // Password length bounds for new users (NIST SP 800-63B: at least 8, allow
@@ -170,8 +171,8 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now().UTC()
 	t := &bulwark.Token{UserID: principal(r).UserID, Name: name, CreatedAt: now}
 	if req.ExpiresIn != "" {
-		d, ok := parseDuration(req.ExpiresIn)
-		if !ok || d < time.Minute || d > 5*365*24*time.Hour {
+		d, err := citymodel.ParseDuration(req.ExpiresIn)
+		if err != nil || d < time.Minute || d > 5*365*24*time.Hour {
 			return &bulwark.Error{Code: bulwark.EINVALID, Message: "invalid token", Details: []bulwark.Problem{{Field: "expires_in", Message: "must be a duration from 1m to 1825d, such as 90d"}}}
 		}
 		t.ExpiresAt = now.Add(d)
