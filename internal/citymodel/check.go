@@ -310,6 +310,11 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 			where = "stored "
 		}
 		switch {
+		case k == 0 && r.kinds == kindOrg && onlySharing(u) && isTenant(ctx):
+			// An organization may share with one it cannot see (the city
+			// does not share back with every partner); whether that one
+			// exists is the store's to check at commit, so that validation
+			// does not tell a tenant which organizations exist.
 		case k == 0:
 			u.report(c.p, "unknown %s %q: not declared in this import and not stored", r.kinds, r.id)
 		case k&r.kinds == 0:
@@ -406,4 +411,22 @@ func article(s string) string {
 		return "an " + s
 	}
 	return "a " + s
+}
+
+// onlySharing reports whether every kept use of a reference is a
+// shares_with entry.
+func onlySharing(u *uses) bool {
+	for _, x := range u.first {
+		if !strings.Contains(x.field, ".shares_with[") {
+			return false
+		}
+	}
+	return len(u.first) > 0
+}
+
+// isTenant reports whether the caller is a user of an organization (not
+// the local operator, who sees every organization).
+func isTenant(ctx context.Context) bool {
+	p, ok := bulwark.PrincipalFrom(ctx)
+	return ok && !p.System
 }

@@ -279,8 +279,11 @@ func scanOrg(sc scanner, s scope) (bulwark.Organization, error) {
 		o.Contacts = nil
 	}
 	// Whom another organization shares with is its own business: show
-	// only the grants the caller could know of.
-	o.SharesWith = slices.DeleteFunc(o.SharesWith, func(g string) bool { return !s.sees(g) })
+	// only the grants the caller could know of. An organization sees all of
+	// its own grants, so that its export re-imports without revoking any.
+	if !s.owns(o.ID) {
+		o.SharesWith = slices.DeleteFunc(o.SharesWith, func(g string) bool { return !s.sees(g) })
+	}
 	if len(o.SharesWith) == 0 {
 		o.SharesWith = nil
 	}
