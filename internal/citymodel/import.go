@@ -31,6 +31,17 @@ func Import(ctx context.Context, st bulwark.CityStore, srcs []Source, opt Import
 	if st == nil {
 		return nil, errors.New("citymodel: Import needs a store")
 	}
+	// A store whose reads wait for its open write transaction (in-memory
+	// SQLite) cannot answer the checks' look-ups during the write, so there
+	// everything is validated first, and the sources are read a second time
+	// to write them.
+	validated := false
+	if w, ok := st.(interface{ ReadsWaitForWrites() bool }); ok && w.ReadsWaitForWrites() {
+		if _, err := Validate(ctx, st, srcs, opt); err != nil {
+			return nil, err
+		}
+		validated = true
+	}
 	r := newRun(opt, srcs)
 	tx, err := st.BeginImport(ctx)
 	if err != nil {
@@ -43,7 +54,10 @@ func Import(ctx context.Context, st bulwark.CityStore, srcs []Source, opt Import
 		}
 	}()
 	res := &ImportResult{Files: len(srcs)}
-	chk := newChecker(r.p)
+	var chk *checker
+	if !validated {
+		chk = newChecker(r.p)
+	}
 	w := &batchWriter{tx: tx}
 	for i, src := range srcs {
 		err := r.readSource(ctx, i, src, chk, func(c *bulwark.City) error {
@@ -61,8 +75,10 @@ func Import(ctx context.Context, st bulwark.CityStore, srcs []Source, opt Import
 			return nil, err
 		}
 	}
-	if err := chk.finish(ctx, st); err != nil {
-		return nil, fmt.Errorf("validate city model: %w", err)
+	if chk != nil {
+		if err := chk.finish(ctx, st); err != nil {
+			return nil, fmt.Errorf("validate city model: %w", err)
+		}
 	}
 	if err := r.p.err(); err != nil {
 		return nil, err

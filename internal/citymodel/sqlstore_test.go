@@ -22,8 +22,9 @@ import (
 )
 
 // backends lists the databases the integration tests run on. PostgreSQL
-// is skipped when no server answers (and required in CI).
-var backends = []string{"sqlite", "postgres"}
+// is skipped when no server answers (and required in CI). "memory" is
+// SQLite in memory, whose one connection serves reads and writes alike.
+var backends = []string{"sqlite", "memory", "postgres"}
 
 // forEachBackend runs fn as a subtest per database; fn gets an opener of
 // fresh, empty stores with a System-principal context.
@@ -39,8 +40,11 @@ func openBackend(t *testing.T, backend string) (*sqlstore.DB, context.Context) {
 	t.Helper()
 	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
 	dsn := filepath.Join(t.TempDir(), "b.db")
-	if backend == "postgres" {
+	switch backend {
+	case "postgres":
 		dsn = postgresSchemaDSN(t)
+	case "memory":
+		dsn = ":memory:"
 	}
 	db, err := sqlstore.Open(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

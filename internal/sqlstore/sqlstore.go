@@ -257,3 +257,8 @@ func fromMicros(us int64) time.Time {
 	}
 	return time.UnixMicro(us).UTC()
 }
+
+// ReadsWaitForWrites reports whether reads share the single writer
+// connection (an in-memory SQLite database), so that a read made while an
+// import transaction is open would wait for that transaction to end.
+func (db *DB) ReadsWaitForWrites() bool { return db.r == db.w && db.d == sqliteDialect }
