@@ -17,9 +17,10 @@ const (
 // SQLite spends more time preparing a small query than running it, and the
 // driver does not cache (pgx does, so PostgreSQL gets no stmtCache).
 type stmtCache struct {
-	pool *sql.DB
-	mu   sync.Mutex
-	m    map[string]*sql.Stmt
+	pool      *sql.DB
+	mu        sync.Mutex
+	m         map[string]*sql.Stmt
+	preparing sync.WaitGroup // background prepares; close waits for them
 }
 
 func newStmtCache(pool *sql.DB) *stmtCache {
@@ -41,7 +42,9 @@ func (c *stmtCache) get(q string) *sql.Stmt {
 		return st // nil while being prepared
 	}
 	c.m[q] = nil
+	c.preparing.Add(1)
 	go func() {
+		defer c.preparing.Done()
 		st, err := c.pool.PrepareContext(context.Background(), q)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -62,13 +65,16 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, st := range c.m {
 		if st != nil {
 			st.Close()
 		}
 	}
 	c.m = nil
+	c.mu.Unlock()
+	// A prepare still running holds a connection (and, while it opens one,
+	// a file lock); let it end so that Close leaves nothing behind.
+	c.preparing.Wait()
 }
 
 // cachedQ runs queries through a stmtCache, in tx if set, else on the pool.
