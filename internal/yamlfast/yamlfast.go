@@ -248,9 +248,21 @@ func startsMappingEntry(t []byte) bool {
 	return ok
 }
 
+// maxKeyLen is below YAML's limit of 1024 characters for implicit keys,
+// which yaml.v3 enforces; longer keys go to yaml.v3 for its error.
+const maxKeyLen = 1000
+
 // splitKey splits "key: rest" into the key bytes (quotes included) and the
 // rest after ": ".
 func splitKey(t []byte) (key, rest []byte, ok bool) {
+	key, rest, ok = splitKeyAnyLen(t)
+	if len(key) > maxKeyLen {
+		return nil, nil, false
+	}
+	return key, rest, ok
+}
+
+func splitKeyAnyLen(t []byte) (key, rest []byte, ok bool) {
 	if len(t) == 0 {
 		return nil, nil, false
 	}
@@ -432,7 +444,9 @@ func plainOK(t []byte, inFlow bool) bool {
 			if j+1 == len(t) || t[j+1] == ' ' || inFlow {
 				return false
 			}
-		case ',', '[', ']', '{', '}':
+		case ',', '[', ']', '{', '}', '?', '"', '\'', '&', '*', '!', '|', '>', '%', '@', '`':
+			// Inside flow collections yaml.v3's scanner reads several of
+			// these as indicators; keep such scalars for yaml.v3.
 			if inFlow {
 				return false
 			}
@@ -484,7 +498,7 @@ func unquoteDouble(b []byte) (string, bool) {
 			return "", false
 		}
 		switch b[j] {
-		case '"', '\\', '/':
+		case '"', '\\':
 			out = append(out, b[j])
 		case 'n':
 			out = append(out, '\n')
@@ -628,12 +642,14 @@ func (f *flow) collection(kind yaml.Kind, closer byte) (*yaml.Node, error) {
 		return n, nil
 	}
 	for {
+		f.skipSpaces()
+		keyStart := f.pos
 		item, err := f.value()
 		if err != nil {
 			return nil, err
 		}
 		if kind == yaml.MappingNode {
-			if item.Kind != yaml.ScalarNode || f.pos+1 >= len(f.src) || f.src[f.pos] != ':' || f.src[f.pos+1] != ' ' {
+			if item.Kind != yaml.ScalarNode || f.pos-keyStart > maxKeyLen || f.pos+1 >= len(f.src) || f.src[f.pos] != ':' || f.src[f.pos+1] != ' ' {
 				return nil, ErrUnsupported
 			}
 			f.pos++
