@@ -21,7 +21,11 @@ fuzztime="${BULWARK_FUZZTIME:-10s}"
 for pkg in $(go list ./...); do
 	for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 		echo "fuzz $pkg $target ($fuzztime)"
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=0 "$pkg" >/dev/null
+		if ! out="$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=0 "$pkg" 2>&1)"; then
+			printf '%s\n' "$out" | grep -v '^fuzz: elapsed' | tail -n 40
+			echo "FAIL: fuzz target $target of $pkg found a failing input (saved under testdata/fuzz)"
+			exit 1
+		fi
 	done
 done
 echo "fuzz smoke passed"
