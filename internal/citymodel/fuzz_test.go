@@ -147,6 +147,9 @@ func FuzzPURL(f *testing.F) {
 		if !strings.HasPrefix(s, "pkg:") || !strings.Contains(s, "/") {
 			t.Fatalf("accepted %q", s)
 		}
+		if len(s) > maxText {
+			return // the round trip below goes through a name, capped at maxText
+		}
 		if back := unquoteForTest(t, quote(s)); back != s {
 			t.Fatalf("quote round trip %q -> %q", s, back)
 		}
