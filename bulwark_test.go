@@ -3,6 +3,7 @@ package bulwark
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,11 @@ func TestLG01AuditChainTamperEvidence(t *testing.T) {
 				}
 				return c
 			},
-			func(c []AuditEntry) []AuditEntry { c[i].Detail = c[i].Detail[:len(c[i].Detail)-1]; c[i].Target += "3"; return c },
+			func(c []AuditEntry) []AuditEntry {
+				c[i].Detail = c[i].Detail[:len(c[i].Detail)-1]
+				c[i].Target += "3"
+				return c
+			},
 		} {
 			if i == len(good)-1 {
 				// Deleting the newest entry leaves a valid shorter chain; only
@@ -146,4 +151,20 @@ func TestLG01AuditChainTamperEvidence(t *testing.T) {
 	if a.ComputeHash() == b.ComputeHash() {
 		t.Error("field boundaries are not part of the hash")
 	}
+}
+
+// idSpec is the identifier rule as a regular expression: the documented
+// definition ValidID implements without one.
+var idSpec = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"plc-1", "-x", "a:b", "a b", "\xff", "é", "a\n", strings.Repeat("x", 129)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		want := idSpec.MatchString(id) && len(id) <= MaxIDLen
+		if ValidID(id) != want {
+			t.Fatalf("ValidID(%q) = %v, the rule says %v", id, !want, want)
+		}
+	})
 }

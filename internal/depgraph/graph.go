@@ -153,7 +153,7 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 		if inv != nil {
 			x = inv[i]
 		}
-		if !validID(nd.ID) {
+		if !bulwark.ValidID(nd.ID) {
 			p.add(at("nodes", i, "id"), "invalid ID %s", quote(nd.ID))
 		} else if inv == nil && i > 0 && d.Nodes[i-1].ID == nd.ID {
 			p.add(at("nodes", i, "id"), "duplicate ID %q", nd.ID)
@@ -181,7 +181,7 @@ func Compile(d *bulwark.GraphData) (*Graph, error) {
 	}
 	if dupSuspect { // the sort saw equal IDs: name them
 		for x := 1; x < n; x++ {
-			if g.ids[x] == g.ids[x-1] && validID(g.ids[x]) {
+			if g.ids[x] == g.ids[x-1] && bulwark.ValidID(g.ids[x]) {
 				p.add(at("nodes", int(order[x]), "id"), "duplicate ID %q", g.ids[x])
 			}
 		}
@@ -510,24 +510,6 @@ func (r *refIndex) get(ref int64) (int32, bool) {
 		return 0, false
 	}
 	return r.dense[ref] - 1, true
-}
-
-// validID is bulwark.ValidID without the regular expression, which costs
-// more than the rest of Compile on a million nodes.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > bulwark.MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == ':' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // at names a field of the i-th element of a GraphData list, for problems.

@@ -221,8 +221,8 @@ func TestHighWater(t *testing.T) {
 
 func TestValidIDMatchesRoot(t *testing.T) {
 	for _, id := range []string{"", "a", "A9", "9", "a.b_c:d-e", ".a", "-a", "a b", "a/b", "é", "a\x00", strings.Repeat("x", 128), strings.Repeat("x", 129), "x\n"} {
-		if got, want := validID(id), bulwark.ValidID(id); got != want {
-			t.Errorf("validID(%q) = %v, bulwark.ValidID = %v", id, got, want)
+		if got, want := bulwark.ValidID(id), bulwark.ValidID(id); got != want {
+			t.Errorf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", id, got, want)
 		}
 	}
 }
@@ -232,8 +232,8 @@ func FuzzValidID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
-		if got, want := validID(id), bulwark.ValidID(id); got != want {
-			t.Fatalf("validID(%q) = %v, bulwark.ValidID = %v", id, got, want)
+		if got, want := bulwark.ValidID(id), bulwark.ValidID(id); got != want {
+			t.Fatalf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", id, got, want)
 		}
 	})
 }

@@ -306,22 +306,3 @@ func (r *row) asset() (bulwark.Asset, error) {
 		System: r.System, SystemDependency: bulwark.DepKind(r.SysKind), SystemGroup: r.SysGroup, DependsOn: r.Deps,
 	}, nil
 }
-
-// validID is bulwark.ValidID without the regular expression, which costs
-// more than the rest of an asset's checks together on a million-asset
-// import. TestValidIDMatchesDomain keeps the two in step.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > bulwark.MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == ':' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}

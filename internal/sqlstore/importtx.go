@@ -121,7 +121,7 @@ func (t *importTx) PutOrganizations(ctx context.Context, orgs []bulwark.Organiza
 }
 
 func (t *importTx) putOrg(ctx context.Context, o *bulwark.Organization) error {
-	if !validID(o.ID) {
+	if !bulwark.ValidID(o.ID) {
 		return bulwark.Errorf(bulwark.EINVALID, "organization id %q is not a valid identifier", o.ID)
 	}
 	if _, dup := t.refs[o.ID]; dup || t.orgs[o.ID] {
@@ -143,7 +143,7 @@ func (t *importTx) putOrg(ctx context.Context, o *bulwark.Organization) error {
 	shares = slices.Compact(shares)
 	shares = slices.DeleteFunc(shares, func(s string) bool { return s == o.ID })
 	for _, g := range shares {
-		if !validID(g) {
+		if !bulwark.ValidID(g) {
 			return bulwark.Errorf(bulwark.EINVALID, "organization %q: shares_with names invalid id %q", o.ID, g)
 		}
 	}
@@ -253,10 +253,10 @@ func (t *importTx) put(ctx context.Context, es []entity) error {
 // reports the rest with file positions) and the caller's right to write.
 func (t *importTx) check(e *entity) error {
 	k := e.Kind.String()
-	if !validID(e.ID) {
+	if !bulwark.ValidID(e.ID) {
 		return bulwark.Errorf(bulwark.EINVALID, "%s id %q is not a valid identifier", k, e.ID)
 	}
-	if !validID(e.Owner) {
+	if !bulwark.ValidID(e.Owner) {
 		return bulwark.Errorf(bulwark.EINVALID, "%s %q: owner %q is not a valid organization id", k, e.ID, e.Owner)
 	}
 	if !t.s.owns(e.Owner) {
@@ -268,14 +268,14 @@ func (t *importTx) check(e *entity) error {
 	t.refs[e.ID] = entRef{kind: e.Kind} // ref filled in once written
 	groups := map[string]bool{}
 	for _, g := range e.Groups {
-		if !validID(g.ID) || groups[g.ID] || g.Need < 1 {
+		if !bulwark.ValidID(g.ID) || groups[g.ID] || g.Need < 1 {
 			return bulwark.Errorf(bulwark.EINVALID, "%s %q: group %q is invalid or duplicated, or needs fewer than 1", k, e.ID, g.ID)
 		}
 		groups[g.ID] = true
 	}
 	for i, d := range e.Deps {
 		switch {
-		case !validID(d.On):
+		case !bulwark.ValidID(d.On):
 			return bulwark.Errorf(bulwark.EINVALID, "%s %q: dependency on invalid id %q", k, e.ID, d.On)
 		case d.On == e.ID:
 			return bulwark.Errorf(bulwark.EINVALID, "%s %q depends on itself", k, e.ID)
@@ -288,7 +288,7 @@ func (t *importTx) check(e *entity) error {
 		}
 	}
 	if e.System != "" {
-		if !validID(e.System) || e.System == e.ID {
+		if !bulwark.ValidID(e.System) || e.System == e.ID {
 			return bulwark.Errorf(bulwark.EINVALID, "asset %q: invalid system %q", e.ID, e.System)
 		}
 		if e.SysKind != string(bulwark.Hard) && e.SysKind != string(bulwark.Soft) {
