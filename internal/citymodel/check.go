@@ -252,15 +252,21 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		found, err := resolve(ctx, st, ids)
-		if err != nil {
-			return err
-		}
-		for id, k := range found {
-			if d := c.ids[id]; d.k != k && d.k != 0 {
-				c.p.add(d.at, "", "id %q is already used by a stored %s; ids are unique across all entities", id, k)
+		// In batches, keeping nothing: re-importing a million-asset city
+		// finds every id stored, and a map of them all would cost more
+		// memory than the rest of the import.
+		for chunk := range slices.Chunk(ids, batchSize) {
+			found, err := resolve(ctx, st, chunk)
+			if err != nil {
+				return err
+			}
+			for id, k := range found {
+				if d := c.ids[id]; d.k != k && d.k != 0 {
+					c.p.add(d.at, "", "id %q is already used by a stored %s; ids are unique across all entities", id, k)
+				}
 			}
 		}
+
 		// References to entities not in the import. Organizations are
 		// looked up one by one (they are few); every id is also resolved
 		// as a node, so a reference of the wrong kind is named as such.
@@ -280,7 +286,7 @@ func (c *checker) finish(ctx context.Context, st bulwark.CityStore) error {
 		if len(missing) > maxLookups*10 {
 			missing = missing[:maxLookups*10]
 		}
-		found, err = resolve(ctx, st, missing)
+		found, err := resolve(ctx, st, missing)
 		if err != nil {
 			return err
 		}
