@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"bulwark"
 )
 
 func TestCheckCPE(t *testing.T) {
@@ -152,21 +150,4 @@ func TestExampleCityIsValid(t *testing.T) {
 	if err != nil || res.Stats.Unchanged != 16 || res.Stats.Created+res.Stats.Updated != 0 {
 		t.Fatalf("second import %+v, %v", res, err)
 	}
-}
-
-func TestValidIDAgrees(t *testing.T) {
-	for _, s := range []string{"", "a", "A9", "9", "-a", ".a", "a.b_c:d-e", "a b", "a/b", "é", "a\n", strings.Repeat("a", 128), strings.Repeat("a", 129), "a:", "_a"} {
-		if got, want := bulwark.ValidID(s), bulwark.ValidID(s); got != want {
-			t.Errorf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", s, got, want)
-		}
-	}
-}
-
-func FuzzValidID(f *testing.F) {
-	f.Add("a.b_c:d-e")
-	f.Fuzz(func(t *testing.T, s string) {
-		if bulwark.ValidID(s) != bulwark.ValidID(s) {
-			t.Fatalf("bulwark.ValidID(%q) disagrees with bulwark.ValidID", s)
-		}
-	})
 }

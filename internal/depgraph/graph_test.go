@@ -219,25 +219,6 @@ func TestHighWater(t *testing.T) {
 	}
 }
 
-func TestValidIDMatchesRoot(t *testing.T) {
-	for _, id := range []string{"", "a", "A9", "9", "a.b_c:d-e", ".a", "-a", "a b", "a/b", "é", "a\x00", strings.Repeat("x", 128), strings.Repeat("x", 129), "x\n"} {
-		if got, want := bulwark.ValidID(id), bulwark.ValidID(id); got != want {
-			t.Errorf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", id, got, want)
-		}
-	}
-}
-
-func FuzzValidID(f *testing.F) {
-	for _, s := range []string{"a", "a.b", "-x", "é", "a\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, id string) {
-		if got, want := bulwark.ValidID(id), bulwark.ValidID(id); got != want {
-			t.Fatalf("bulwark.ValidID(%q) = %v, bulwark.ValidID = %v", id, got, want)
-		}
-	})
-}
-
 // TestCompileSparseRefs covers refs far apart (a map instead of a slice).
 func TestCompileSparseRefs(t *testing.T) {
 	for _, scale := range []int64{1, 1 << 40} {
