@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -160,9 +161,9 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 	rep := depgraph.Analyze(g).Report(5)
 	fmt.Fprintf(e.stdout, "Port Halden demo city loaded: %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
 		res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
-	fmt.Fprintln(e.stdout, "\nTop single points of failure (by population that would lose a service):")
+	fmt.Fprintln(e.stdout, "\nTop single points of failure (services each would take down; their populations served, summed):")
 	for _, n := range rep.Nodes {
-		fmt.Fprintf(e.stdout, "  %d. %-8s %-32s %2d services, %d people\n", n.Rank, n.Kind, n.ID, len(n.ServicesLost), n.PopulationLost)
+		fmt.Fprintf(e.stdout, "  %d. %-8s %-32s %2d services, %s served\n", n.Rank, n.Kind, n.ID, len(n.ServicesLost), groupDigits(n.PopulationLost))
 	}
 	return login, nil
 }
@@ -189,4 +190,13 @@ func demoHomeOrg(ctx context.Context, st bulwark.CityStore) (string, error) {
 	}
 	sort.SliceStable(ids, func(i, j int) bool { return counts[ids[i]] > counts[ids[j]] })
 	return ids[0], nil
+}
+
+// groupDigits writes n with thousands separators: 2628000 -> "2,628,000".
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
