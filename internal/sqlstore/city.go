@@ -131,6 +131,11 @@ func (db *DB) loadDeps(ctx context.Context, tx querier, s scope, rs []row) error
 	if err != nil {
 		return db.d.mapErr("read dependencies", err)
 	}
+	// Only services and systems have redundancy groups; a page of assets
+	// (the common listing) needs no second query.
+	if !slices.ContainsFunc(rs, func(r row) bool { return r.Kind != bulwark.KindAsset }) {
+		return nil
+	}
 	rows, err = tx.QueryContext(ctx, "SELECT owner, id, need FROM entity_groups WHERE owner IN "+in+" ORDER BY owner, id", a.v...)
 	if err != nil {
 		return db.d.mapErr("read groups", err)
