@@ -10,24 +10,8 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/httperr"
 )
-
-// statusOf maps each bulwark error code to its HTTP status: the one table
-// that decides what callers see. EINVALID with located problems (a city file
-// that failed validation) is answered 422 instead of 400, see writeError.
-var statusOf = map[string]int{
-	bulwark.EINVALID:      http.StatusBadRequest,
-	bulwark.ENOTFOUND:     http.StatusNotFound,
-	bulwark.ECONFLICT:     http.StatusConflict,
-	bulwark.EUNAUTHORIZED: http.StatusUnauthorized,
-	bulwark.EFORBIDDEN:    http.StatusForbidden,
-	bulwark.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	bulwark.ERATELIMIT:    http.StatusTooManyRequests,
-	bulwark.EINTERNAL:     http.StatusInternalServerError,
-	bulwark.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	bulwark.ECANCELED:     http.StatusRequestTimeout,
-	bulwark.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
-}
 
 // errorBody is the JSON shape of every error response.
 type errorBody struct {
@@ -52,7 +36,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = bulwark.Errorf(bulwark.ETOOLARGE, "request body is larger than %d bytes", mbe.Limit)
 	}
 	code := bulwark.ErrorCode(err)
-	status, ok := statusOf[code]
+	status, ok := httperr.Status(code)
 	if !ok {
 		code, status = bulwark.EINTERNAL, http.StatusInternalServerError
 	}

@@ -12,6 +12,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/httperr"
 )
 
 // loginCookie carries the random nonce that the login form's token is
@@ -135,7 +136,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	cookie, _, err := h.auth.Login(r.Context(), page.Email, password, r.RemoteAddr)
 	if err != nil {
-		status := statusOf(err)
+		status := httperr.StatusOf(err)
 		switch bulwark.ErrorCode(err) {
 		case bulwark.EUNAUTHORIZED, bulwark.EINVALID, bulwark.ENOTFOUND, bulwark.EFORBIDDEN:
 			// One message whatever the cause, so the form does not tell

@@ -24,6 +24,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/httperr"
 )
 
 //go:embed templates/*.html
@@ -164,7 +165,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 // fail renders the error page for err: the safe message of a
 // *bulwark.Error, or "internal error" (logged) for anything else.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p bulwark.Principal, err error) {
-	status := statusOf(err)
+	status := httperr.StatusOf(err)
 	msg := bulwark.ErrorMessage(err)
 	if status == http.StatusInternalServerError || status == http.StatusServiceUnavailable {
 		h.log.Error("web: request failed", "path", r.URL.Path, "err", err)
@@ -179,34 +180,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p bulwark.Princip
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
 	h.fail(w, r, p, bulwark.Errorf(bulwark.ENOTFOUND, "There is no page at %s.", r.URL.Path))
-}
-
-// statusOf maps an error code to an HTTP status.
-func statusOf(err error) int {
-	switch bulwark.ErrorCode(err) {
-	case bulwark.EINVALID:
-		return http.StatusBadRequest
-	case bulwark.ENOTFOUND:
-		return http.StatusNotFound
-	case bulwark.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case bulwark.EFORBIDDEN:
-		return http.StatusForbidden
-	case bulwark.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case bulwark.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case bulwark.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case bulwark.ECONFLICT:
-		return http.StatusConflict
-	case bulwark.EUNSUPPORTED:
-		return http.StatusNotImplemented
-	case bulwark.ECANCELED:
-		return http.StatusRequestTimeout
-	default:
-		return http.StatusInternalServerError
-	}
 }
 
 // writeJSON writes v as JSON. encoding/json escapes <, > and & so the
