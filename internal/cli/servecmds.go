@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -163,7 +162,7 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 		res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
 	fmt.Fprintln(e.stdout, "\nTop single points of failure (services each would take down; their populations served, summed):")
 	for _, n := range rep.Nodes {
-		fmt.Fprintf(e.stdout, "  %d. %-8s %-32s %2d services, %s served\n", n.Rank, n.Kind, n.ID, len(n.ServicesLost), groupDigits(n.PopulationLost))
+		fmt.Fprintf(e.stdout, "  %d. %-8s %-32s %2d services, %d served\n", n.Rank, n.Kind, n.ID, len(n.ServicesLost), n.PopulationLost)
 	}
 	return login, nil
 }
@@ -192,11 +191,3 @@ func demoHomeOrg(ctx context.Context, st bulwark.CityStore) (string, error) {
 	return ids[0], nil
 }
 
-// groupDigits writes n with thousands separators: 2628000 -> "2,628,000".
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
