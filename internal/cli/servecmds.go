@@ -190,4 +190,3 @@ func demoHomeOrg(ctx context.Context, st bulwark.CityStore) (string, error) {
 	sort.SliceStable(ids, func(i, j int) bool { return counts[ids[i]] > counts[ids[j]] })
 	return ids[0], nil
 }
-
