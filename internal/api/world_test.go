@@ -3,16 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -142,38 +138,7 @@ func newWorld(t *testing.T, opt auth.Options) *world {
 // without a server outside CI).
 func forEachStore(t *testing.T, f func(t *testing.T, dsn string)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, filepath.Join(t.TempDir(), "bulwark.db")) })
-	t.Run("postgres", func(t *testing.T) { f(t, postgresSchemaDSN(t)) })
-}
-
-// postgresSchemaDSN creates a fresh schema on the test server and returns a
-// DSN selecting it; the schema is dropped at cleanup.
-func postgresSchemaDSN(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresDSN(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "bw_api_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Run("postgres", func(t *testing.T) { f(t, testenv.PostgresSchemaDSN(t)) })
 }
 
 func newWorldDSN(t *testing.T, dsn string, opt auth.Options) *world {

@@ -12,6 +12,7 @@ import (
 	"bulwark"
 	"bulwark/internal/generate"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/testenv"
 )
 
 // generated returns a generated city of n assets as multi-document YAML
@@ -42,7 +43,7 @@ func benchValidate(b *testing.B, fast bool) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var peak uint64
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for b.Loop() {
 		res, err := Validate(context.Background(), nil, []Source{s}, ImportOptions{})
 		if err != nil {
@@ -55,7 +56,7 @@ func benchValidate(b *testing.B, fast bool) {
 		runtime.ReadMemStats(&m)
 		peak = max(peak, m.HeapInuse)
 	}
-	cpu := (cpuTime() - cpu0).Seconds()
+	cpu := (testenv.CPUTime() - cpu0).Seconds()
 	b.ReportMetric(float64(assets)*float64(b.N)/b.Elapsed().Seconds(), "assets/s")
 	if cpu > 0 {
 		b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
@@ -116,7 +117,7 @@ func BenchmarkImportSQLite(b *testing.B) {
 	data, assets := generated(b, 100000)
 	s := Source{Name: "city.yaml", Open: func() (io.ReadCloser, error) { return nopCloser{bytes.NewReader(data)}, nil }}
 	ctx := bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal())
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for b.Loop() {
 		b.StopTimer()
 		db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "b.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -140,7 +141,7 @@ func BenchmarkImportSQLite(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(2*assets)*float64(b.N)/b.Elapsed().Seconds(), "assets/s")
-	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+	if cpu := (testenv.CPUTime() - cpu0).Seconds(); cpu > 0 {
 		b.ReportMetric(float64(2*assets)*float64(b.N)/cpu, "assets/cpu-s")
 	}
 }

@@ -2,12 +2,8 @@ package citymodel
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +38,7 @@ func openBackend(t *testing.T, backend string) (*sqlstore.DB, context.Context) {
 	dsn := filepath.Join(t.TempDir(), "b.db")
 	switch backend {
 	case "postgres":
-		dsn = postgresSchemaDSN(t)
+		dsn = testenv.PostgresSchemaDSN(t)
 	case "memory":
 		dsn = ":memory:"
 	}
@@ -52,33 +48,6 @@ func openBackend(t *testing.T, backend string) (*sqlstore.DB, context.Context) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, ctx
-}
-
-// postgresSchemaDSN creates a fresh schema on the test server and returns a
-// DSN selecting it; the schema is dropped at cleanup.
-func postgresSchemaDSN(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresDSN(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "citymodel_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func counts(t *testing.T, ctx context.Context, st bulwark.CityStore) bulwark.Counts {

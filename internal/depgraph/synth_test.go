@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"bulwark"
+	"bulwark/internal/testenv"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -242,14 +243,14 @@ func TestExportSyntheticCity(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.GC()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), testenv.CPUTime()
 	g, err := Compile(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, cpu1 := time.Now(), cpuTime()
+	compiled, cpu1 := time.Now(), testenv.CPUTime()
 	a := Analyze(g)
-	done, cpu2 := time.Now(), cpuTime()
+	done, cpu2 := time.Now(), testenv.CPUTime()
 	t.Logf("nodes=%d edges=%d compile=%v (cpu %v) analyze=%v (cpu %v)", g.Len(), g.NumEdges(),
 		compiled.Sub(start), cpu1-cpu0, done.Sub(compiled), cpu2-cpu1)
 	t.Logf("summary: %v", summarize(a))
@@ -270,10 +271,10 @@ func BenchmarkCompile(b *testing.B) {
 // reportCPU adds a cpu-s/op metric (user + system time of the process per
 // operation): on a busy machine wall time overstates the work.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
+	start := testenv.CPUTime()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((testenv.CPUTime()-start).Seconds()/float64(b.N), "cpu-s/op")
 		}
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"bulwark"
 	"bulwark/internal/generate"
+	"bulwark/internal/testenv"
 )
 
 // benchAssets is the city size for the import and graph benchmarks:
@@ -99,17 +99,6 @@ func (m *memPeak) Stop() uint64 {
 	return m.peak.Load()
 }
 
-// cpuTime returns the CPU time (user + system) the process has used. The
-// reference machine is shared with other work, so benchmarks report CPU
-// time beside wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // peakRSS returns the process's peak resident set (VmHWM) in bytes, or 0.
 func peakRSS() uint64 {
 	f, err := os.Open("/proc/self/status")
@@ -135,9 +124,9 @@ func benchImport(b *testing.B, open func(b *testing.B) *DB) {
 		runtime.GC()
 		m := startMemPeak()
 		b.StartTimer()
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), testenv.CPUTime()
 		stats := importGenerated(b, st, n)
-		el, cpu := time.Since(start), cpuTime()-cpu0
+		el, cpu := time.Since(start), testenv.CPUTime()-cpu0
 		b.StopTimer()
 		peak := m.Stop()
 		if stats.Created < int64(n) {
@@ -159,9 +148,9 @@ func benchReimport(b *testing.B, open func(b *testing.B) *DB) {
 	var cpu time.Duration
 	defer func() { b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op") }()
 	for b.Loop() {
-		cpu0 := cpuTime()
+		cpu0 := testenv.CPUTime()
 		stats := importGenerated(b, st, n)
-		cpu += cpuTime() - cpu0
+		cpu += testenv.CPUTime() - cpu0
 		if stats.Created != 0 || stats.Updated != 0 {
 			b.Fatalf("re-import changed something: %+v", stats)
 		}
@@ -194,11 +183,11 @@ func benchLoadGraph(b *testing.B, open func(b *testing.B) *DB, cold bool) {
 			runtime.GC()
 			b.StartTimer()
 		}
-		cpu0 := cpuTime()
+		cpu0 := testenv.CPUTime()
 		if g, err = st.LoadGraph(ctx); err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime() - cpu0
+		cpu += testenv.CPUTime() - cpu0
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	if len(g.Nodes) < n {

@@ -203,6 +203,10 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}
+	// Prepares started in the background end now that the pools refuse
+	// them; wait so that Close leaves no goroutine holding the file.
+	db.rcache.wait()
+	db.wcache.wait()
 	return errors.Join(errs...)
 }
 

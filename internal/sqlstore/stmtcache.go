@@ -72,9 +72,15 @@ func (c *stmtCache) close() {
 	}
 	c.m = nil
 	c.mu.Unlock()
-	// A prepare still running holds a connection (and, while it opens one,
-	// a file lock); let it end so that Close leaves nothing behind.
-	c.preparing.Wait()
+}
+
+// wait waits for prepares still running. Call it after closing the pool:
+// a prepare may be waiting for a connection, which only the closed pool's
+// refusal ends.
+func (c *stmtCache) wait() {
+	if c != nil {
+		c.preparing.Wait()
+	}
 }
 
 // cachedQ runs queries through a stmtCache, in tx if set, else on the pool.
