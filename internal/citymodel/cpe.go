@@ -3,6 +3,8 @@ package citymodel
 import (
 	"fmt"
 	"strings"
+
+	"bulwark/internal/cpe"
 )
 
 // checkCPE reports why s is not a well-formed CPE 2.3 formatted string
@@ -36,7 +38,7 @@ func checkCPE(s string) string {
 		}
 		return "not a CPE 2.3 formatted string: it must start with cpe:2.3:"
 	}
-	comps := splitCPE(s[len(prefix):])
+	comps := cpe.Split(s[len(prefix):])
 	if len(comps) != 11 {
 		return fmt.Sprintf("CPE 2.3 name has %d components after cpe:2.3:, want 11 (part:vendor:product:version:update:edition:language:sw_edition:target_sw:target_hw:other; use * for any)", len(comps))
 	}
@@ -57,22 +59,6 @@ func checkCPE(s string) string {
 		}
 	}
 	return ""
-}
-
-// splitCPE splits at colons not quoted by a backslash.
-func splitCPE(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case ':':
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
 
 func checkCPELanguage(c string) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"bulwark"
+	"bulwark/internal/cpe"
 )
 
 // seedFiles adds the files matching pattern to the corpus.
@@ -124,7 +125,7 @@ func FuzzCPE(f *testing.F) {
 			t.Fatalf("checkCPE(%q) = %q but the schema pattern says %v", s, why, re.MatchString(s))
 		}
 		if why == "" {
-			if n := len(splitCPE(s[len("cpe:2.3:"):])); n != 11 {
+			if n := len(cpe.Split(s[len("cpe:2.3:"):])); n != 11 {
 				t.Fatalf("accepted %q with %d components", s, n)
 			}
 			// Accepted names survive the encoder's quoting.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"bulwark/internal/cpe"
 )
 
 // productsCSV is the catalog of real products that cities deploy, each
@@ -38,7 +40,7 @@ func (p Product) ExampleVersion() (version, update string) {
 	if p.ExampleCPE == "" {
 		return "", ""
 	}
-	f := splitCPE(p.ExampleCPE)
+	f := cpe.Split(p.ExampleCPE)
 	if len(f) != 13 {
 		return "", ""
 	}
@@ -111,22 +113,6 @@ func parseCatalog(data []byte) ([]Product, map[string]int, error) {
 		list = append(list, p)
 	}
 	return list, idx, nil
-}
-
-// splitCPE splits a CPE 2.3 formatted string at its unquoted colons.
-func splitCPE(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++ // skip the quoted character
-		case ':':
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
 
 // unquoteCPE removes formatted-string quoting: `webaccess\/nms` -> `webaccess/nms`.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"bulwark"
+	"bulwark/internal/cpe"
 )
 
 func TestCatalog(t *testing.T) {
@@ -101,10 +102,10 @@ func TestCPEQuoting(t *testing.T) {
 			t.Errorf("unquoteCPE(%q) = %q, want %q", tc.quoted, got, tc.plain)
 		}
 	}
-	if got := splitCPE(`cpe:2.3:a:advantech:webaccess\/scada:8.3.2:*:*:*:*:*:*:*`); len(got) != 13 || got[4] != `webaccess\/scada` {
+	if got := cpe.Split(`cpe:2.3:a:advantech:webaccess\/scada:8.3.2:*:*:*:*:*:*:*`); len(got) != 13 || got[4] != `webaccess\/scada` {
 		t.Errorf("splitCPE kept quoted colon wrong: %q", got)
 	}
-	if got := splitCPE(`cpe:2.3:a:x:y\:z:1:*:*:*:*:*:*:*`); len(got) != 13 {
+	if got := cpe.Split(`cpe:2.3:a:x:y\:z:1:*:*:*:*:*:*:*`); len(got) != 13 {
 		t.Errorf("splitCPE split at a quoted colon: %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"bulwark"
+	"bulwark/internal/cpe"
 )
 
 // cityCheck accumulates a generated city chunk by chunk and checks the
@@ -93,7 +94,7 @@ var cpeComponent = regexp.MustCompile(`^(\*|-|([A-Za-z0-9._-]|\\[^A-Za-z0-9._-])
 
 // checkCPE reports why s is not a well-formed CPE 2.3 formatted string.
 func checkCPE(s string) error {
-	f := splitCPE(s)
+	f := cpe.Split(s)
 	if len(f) != 13 || f[0] != "cpe" || f[1] != "2.3" {
 		return fmt.Errorf("not cpe:2.3 with 11 components")
 	}
