@@ -22,6 +22,8 @@ type Store interface {
 	CityStore
 	UserStore
 	AuditStore
+	VulnStore
+	SBOMStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by
@@ -102,7 +104,17 @@ type ImportStats struct {
 	Created   int64
 	Updated   int64
 	Unchanged int64
+	// ChangedAssets lists the assets created or updated, up to
+	// MaxChangedAssets (AssetsTruncated says more changed); OthersChanged
+	// counts the organizations, services and systems created or updated.
+	// Matching uses them to re-evaluate only what changed.
+	ChangedAssets   []string
+	AssetsTruncated bool
+	OthersChanged   int64
 }
+
+// MaxChangedAssets bounds ImportStats.ChangedAssets.
+const MaxChangedAssets = 100_000
 
 // GraphNode is a node of the compact graph as the store returns it. Ref is
 // the store's integer key; algorithms renumber nodes densely.

@@ -180,6 +180,7 @@ func (t *importTx) putOrg(ctx context.Context, o *bulwark.Organization) error {
 	} else {
 		t.stats.Created++
 	}
+	t.stats.OthersChanged++
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO organizations (id, name, purview, contacts, shares, hash) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, purview = excluded.purview, contacts = excluded.contacts,
 		shares = excluded.shares, hash = excluded.hash`, o.ID, o.Name, string(o.Purview), string(cj), string(sj), h)
@@ -395,6 +396,7 @@ func (t *importTx) putBatch(ctx context.Context, es []entity) error {
 		} else {
 			t.stats.Created++
 		}
+		t.noteChanged(e.Kind, e.ID)
 		var sysRef any
 		if e.System != "" {
 			if r, ok := t.refs[e.System]; ok && r.ref != 0 {
@@ -719,4 +721,17 @@ func (t *importTx) Rollback() error {
 		return t.db.d.mapErr("rollback import", err)
 	}
 	return nil
+}
+
+// noteChanged records a created or updated entity for ImportStats.
+func (t *importTx) noteChanged(kind bulwark.NodeKind, id string) {
+	if kind != bulwark.KindAsset {
+		t.stats.OthersChanged++
+		return
+	}
+	if len(t.stats.ChangedAssets) < bulwark.MaxChangedAssets {
+		t.stats.ChangedAssets = append(t.stats.ChangedAssets, id)
+	} else {
+		t.stats.AssetsTruncated = true
+	}
 }

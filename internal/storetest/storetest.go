@@ -43,6 +43,10 @@ func Run(t *testing.T, open Opener) {
 		{"AU02_TokensAndSessions", testTokensAndSessions},
 		{"LG03_AuditChain", testAuditChain},
 		{"CC01_ConcurrentReadsDuringImport", testConcurrentReads},
+		{"FeedRecords", testFeedRecords},
+		{"AC06_FeedRights", testFeedRights},
+		{"FindingsLifecycle", testFindingsLifecycle},
+		{"SBOMs", testSBOMs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
