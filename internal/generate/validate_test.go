@@ -90,22 +90,14 @@ func (c *cityCheck) dep(from, on string, kind bulwark.DepKind, group string) {
 
 var purlRE = regexp.MustCompile(`^pkg:[a-z]+/[^@]+@[^ ]+$`)
 
-var cpeComponent = regexp.MustCompile(`^(\*|-|([A-Za-z0-9._-]|\\[^A-Za-z0-9._-])+)$`)
-
-// checkCPE reports why s is not a well-formed CPE 2.3 formatted string.
+// checkCPE reports why s is not a well-formed CPE 2.3 formatted string
+// (cpe.Validate, the importer's check) naming a concrete product: the
+// generator always writes vendor, product and version.
 func checkCPE(s string) error {
+	if err := cpe.Validate(s); err != nil {
+		return err
+	}
 	f := cpe.Split(s)
-	if len(f) != 13 || f[0] != "cpe" || f[1] != "2.3" {
-		return fmt.Errorf("not cpe:2.3 with 11 components")
-	}
-	if f[2] != "a" && f[2] != "o" && f[2] != "h" {
-		return fmt.Errorf("part %q", f[2])
-	}
-	for i, x := range f[3:] {
-		if !cpeComponent.MatchString(x) {
-			return fmt.Errorf("component %d %q", i+2, x)
-		}
-	}
 	if f[3] == "*" || f[4] == "*" || f[5] == "*" {
 		return fmt.Errorf("vendor, product and version must be concrete")
 	}
