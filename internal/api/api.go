@@ -15,6 +15,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/vulns"
 )
 
 //go:embed openapi.json
@@ -59,6 +60,7 @@ type route struct {
 // API serves /api/v1.
 type API struct {
 	st     bulwark.Store
+	vs     *vulns.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -74,14 +76,24 @@ type API struct {
 // New returns the API handler. It authenticates requests itself (a no-op
 // when the server's auth middleware already did).
 func New(st bulwark.Store, a *auth.Service, log *slog.Logger) http.Handler {
-	return newAPI(st, a, log)
+	return newAPI(st, nil, a, log)
 }
 
-func newAPI(st bulwark.Store, a *auth.Service, log *slog.Logger) *API {
+// NewWithVulns is New with the process's one vulnerability service, so
+// that the API, the pages and scheduled jobs share its compiled index and
+// its serialization of matching runs.
+func NewWithVulns(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) http.Handler {
+	return newAPI(st, vs, a, log)
+}
+
+func newAPI(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &API{st: st, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if vs == nil {
+		vs = vulns.New(st, log)
+	}
+	api := &API{st: st, vs: vs, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -129,6 +141,21 @@ func (a *API) routeTable() []route {
 		{"DELETE /api/v1/tokens/{id}", self, a.revokeToken},
 		{"GET /api/v1/audit", admin, a.listAudit},
 		{"GET /api/v1/audit/verify", admin, a.verifyAudit},
+
+		{"GET /api/v1/vulnerabilities", reader, a.listVulnerabilities},
+		{"GET /api/v1/vulnerabilities/{id}", reader, a.getVulnerability},
+		{"GET /api/v1/findings", reader, a.listFindings},
+		{"GET /api/v1/findings/{asset}/{vuln}", reader, a.getFinding},
+		{"PATCH /api/v1/findings/{asset}/{vuln}", writer, a.updateFinding},
+		{"GET /api/v1/findings/{asset}/{vuln}/history", reader, a.findingHistory},
+		{"GET /api/v1/explain/{asset}/{vuln}", reader, a.explain},
+		{"GET /api/v1/advisories", reader, a.advisories},
+		{"GET /api/v1/exposure", reader, a.exposure},
+		{"GET /api/v1/feeds", reader, a.feedStatus},
+		{"POST /api/v1/feeds", admin, a.importFeed},
+		{"POST /api/v1/match", admin, a.runMatch},
+		{"GET /api/v1/assets/{id}/sbom", reader, a.getSBOM},
+		{"PUT /api/v1/assets/{id}/sbom", writer, a.putSBOM},
 	}
 }
 

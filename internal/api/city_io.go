@@ -92,6 +92,10 @@ func (a *API) importCity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The inventory changed: reconcile findings with it before answering.
+	if _, _, err := a.vs.AfterCityChange(r.Context(), res.Stats); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, importResultDTO{
 		Files: res.Files, Organizations: res.Organizations, Services: res.Services, Systems: res.Systems,
 		Assets: res.Assets, Dependencies: res.Dependencies,

@@ -214,7 +214,10 @@ func TestIN02_LongFlowLine(t *testing.T) {
 	body := "assets: [" + strings.Repeat("1,", 1_000_000) + "1]\n"
 	start := time.Now()
 	r := w.do("port/admin", "POST", "/api/v1/import", "application/yaml", body)
-	if r.status < 400 || r.status >= 500 || time.Since(start) > 2*raceSlowdown*time.Second {
+	// The budget guards against super-linear parsing (a quadratic parser
+	// needs hours here), not against a busy machine: CI machines share
+	// their cores, and this took 4-12 s at a load average of 10-20.
+	if r.status < 400 || r.status >= 500 || time.Since(start) > 30*raceSlowdown*time.Second {
 		t.Errorf("million-element flow line: %s after %v", truncate(r.String(), 200), time.Since(start))
 	}
 }

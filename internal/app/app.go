@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/server"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/vulns"
 	"bulwark/internal/web"
 )
 
@@ -32,7 +33,10 @@ type Main struct {
 	Config Config
 	Store  *sqlstore.DB
 	Auth   *auth.Service
-	HTTP   *http.Server
+	// Vulns is the one vulnerability service of the process: the API, the
+	// pages and scheduled feed syncs share its index and its lock.
+	Vulns *vulns.Service
+	HTTP  *http.Server
 
 	ln net.Listener
 }
@@ -60,13 +64,14 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
-	webH, err := web.New(st, a, cfg.Log)
+	vs := vulns.New(st, cfg.Log)
+	webH, err := web.NewWithVulns(st, vs, a, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.New(st, a, cfg.Log)
+	apiH := api.NewWithVulns(st, vs, a, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.

@@ -15,6 +15,7 @@ import (
 	"bulwark/internal/citymodel"
 	"bulwark/internal/generate"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/vulns"
 )
 
 func newImportCmd(e *env) *cobra.Command {
@@ -59,6 +60,14 @@ or gzip-compressed copies of either (.gz). See docs/city-model.md.`,
 					fmt.Fprintf(e.stderr, "imported %d file(s) in %s: %d organizations, %d services, %d systems, %d assets, %d dependencies\n",
 						res.Files, time.Since(start).Round(time.Millisecond), res.Organizations, res.Services, res.Systems, res.Assets, res.Dependencies)
 					fmt.Fprintf(e.stderr, "%d created, %d updated, %d unchanged\n", res.Stats.Created, res.Stats.Updated, res.Stats.Unchanged)
+				}
+				// The inventory changed: reconcile findings with it.
+				m, ran, err := vulns.New(db, e.log).AfterCityChange(ctx, res.Stats)
+				if err != nil {
+					return fmt.Errorf("re-match after import: %w", err)
+				}
+				if ran && !e.quiet {
+					fmt.Fprintf(e.stderr, "re-matched %d assets: %d new findings, %d closed\n", m.Assets, m.Sync.New, m.Sync.Closed)
 				}
 				return nil
 			})

@@ -93,6 +93,10 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newUserCmd(e),
 		newTokenCmd(e),
 		newAuditCmd(e),
+		newFeedsCmd(e),
+		newVulnsCmd(e),
+		newAdvisoriesCmd(e),
+		newSBOMCmd(e),
 	)
 	return root
 }

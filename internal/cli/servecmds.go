@@ -9,21 +9,27 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"bulwark"
 	"bulwark/internal/app"
 	"bulwark/internal/citymodel"
+	"bulwark/internal/demo"
 	"bulwark/internal/depgraph"
+	"bulwark/internal/feed"
 	"bulwark/internal/generate"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/vulns"
 )
 
 func newServeCmd(e *env) *cobra.Command {
 	var (
-		addr   string
-		secure bool
+		addr      string
+		secure    bool
+		syncEvery time.Duration
+		syncOpts  syncOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -45,11 +51,21 @@ proxy in production and pass --secure-cookies.`,
 				return err
 			}
 			log.Info("serving", "url", url, "store", m.Store.Dialect())
+			if syncEvery > 0 {
+				s, err := newFeedSyncer(&syncOpts, m.Store, m.Vulns, log)
+				if err != nil {
+					return err
+				}
+				go s.Run(bulwark.WithPrincipal(e.ctx, bulwark.SystemPrincipal()), syncEvery)
+				log.Info("feed sync scheduled", "every", syncEvery.String())
+			}
 			return m.Serve(e.ctx)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().BoolVar(&secure, "secure-cookies", false, "mark session cookies Secure (when served over TLS)")
+	cmd.Flags().DurationVar(&syncEvery, "feeds-sync-every", 0, "sync the vulnerability feeds at start and then at this interval (e.g. 6h; 0: never); takes the feeds sync flags")
+	syncOpts.addFlags(cmd)
 	return cmd
 }
 
@@ -117,18 +133,7 @@ type demoLogin struct{ email, password string }
 // "bulwark import", creates a login for the city's CISO office and prints
 // a summary.
 func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
-	src := citymodel.Source{Name: "demo city", Open: func() (io.ReadCloser, error) {
-		pr, pw := io.Pipe()
-		go func() {
-			enc := citymodel.NewEncoder(pw)
-			err := generate.Demo(func(c *bulwark.City) error { return enc.Encode(c) })
-			if err == nil {
-				err = enc.Close()
-			}
-			pw.CloseWithError(err)
-		}()
-		return pr, nil
-	}}
+	src := demo.CitySource()
 	bar := e.newProgress(0, "loading demo city", true)
 	res, err := citymodel.Import(ctx, st, []citymodel.Source{src}, citymodel.ImportOptions{Progress: bar.Set})
 	bar.Done()
@@ -164,6 +169,48 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 	for _, n := range rep.Nodes {
 		fmt.Fprintf(e.stdout, "  %d. %-8s %-32s %2d services, %d served\n", n.Rank, n.Kind, n.ID, len(n.ServicesLost), n.PopulationLost)
 	}
+
+	// The bundled feed snapshot (NVD records naming the demo's products,
+	// KEV, CISA advisories) makes real findings.
+	svc := vulns.New(st, e.log)
+	docs, err := svc.ImportFS(ctx, generate.DemoFeeds(), feed.Options{})
+	if err != nil {
+		return demoLogin{}, fmt.Errorf("load demo feeds: %w", err)
+	}
+	records := 0
+	for _, d := range docs {
+		records += d.Records
+		if d.Error != "" {
+			return demoLogin{}, fmt.Errorf("load demo feed %s: %s", d.Name, d.Error)
+		}
+	}
+	m, err := svc.Match(ctx, vulns.MatchOptions{})
+	if err != nil {
+		return demoLogin{}, fmt.Errorf("match demo city: %w", err)
+	}
+	counts := map[bulwark.SSVCDecision]int{}
+	kev := 0
+	opt := bulwark.FindingFilter{Open: true, Limit: bulwark.MaxPageSize}
+	for {
+		p, err := st.ListFindings(ctx, opt)
+		if err != nil {
+			return demoLogin{}, err
+		}
+		for _, f := range p.Items {
+			counts[f.Decision]++
+			if f.Inputs.Exploitation == "active" {
+				kev++
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		opt.After = p.Next
+	}
+	fmt.Fprintf(e.stdout, "\nVulnerability feeds: %d records from %d bundled documents; %d findings on the demo's assets (matched in %s)\n",
+		records, len(docs), m.Matches, m.Took.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "  SSVC: %d Act, %d Attend, %d Track*, %d Track; %d actively exploited (KEV)\n",
+		counts[bulwark.SSVCAct], counts[bulwark.SSVCAttend], counts[bulwark.SSVCTrackStar], counts[bulwark.SSVCTrack], kev)
 	return login, nil
 }
 

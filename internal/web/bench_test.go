@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"bulwark"
+	"bulwark/internal/feed"
 	"bulwark/internal/generate"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/vulns"
 	"bulwark/internal/web"
 )
 
@@ -21,7 +23,8 @@ var demoOnce struct {
 }
 
 // demoHandler is the web handler over the demo city (10,000 assets) in a
-// SQLite file, built once for all benchmarks.
+// SQLite file, with the bundled feed snapshot matched against it (real
+// findings), built once for all benchmarks.
 func demoHandler(b *testing.B) http.Handler {
 	b.Helper()
 	demoOnce.Do(func() {
@@ -55,6 +58,15 @@ func demoHandler(b *testing.B) http.Handler {
 			demoOnce.err = err
 			return
 		}
+		svc := vulns.New(st, nil)
+		if _, err := svc.ImportFS(ctx, generate.DemoFeeds(), feed.Options{}); err != nil {
+			demoOnce.err = err
+			return
+		}
+		if _, err := svc.Match(ctx, vulns.MatchOptions{}); err != nil {
+			demoOnce.err = err
+			return
+		}
 		demoOnce.h, demoOnce.err = web.New(st, nil, nil)
 	})
 	if demoOnce.err != nil {
@@ -69,7 +81,7 @@ func BenchmarkPages(b *testing.B) {
 	h := demoHandler(b)
 	ciso := bulwark.Principal{UserID: 1, Org: "city-ciso", Role: bulwark.RoleViewer, Name: "ciso@example.org"}
 	for _, path := range []string{"/", "/services", "/services/drinking-water", "/services/drinking-water/graph.json",
-		"/assets", "/assets?kind=plc", "/criticality"} {
+		"/assets", "/assets?kind=plc", "/criticality", "/findings", "/findings?f=1&decision=Act", "/advisories", "/feeds"} {
 		b.Run(path, func(b *testing.B) {
 			req := httptest.NewRequest("GET", path, nil)
 			req = req.WithContext(bulwark.WithPrincipal(req.Context(), ciso))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"fmt"
 	"html/template"
 	"net/url"
 	"strconv"
@@ -13,7 +14,15 @@ import (
 
 // funcs are the few helpers templates may call; they format, never fetch.
 var funcs = template.FuncMap{
-	"num": formatNumber,
+	"num": func(n any) string {
+		switch n := n.(type) {
+		case int:
+			return formatNumber(int64(n))
+		case int64:
+			return formatNumber(n)
+		}
+		return fmt.Sprint(n)
+	},
 	"levelClass": func(level string) string {
 		if level == "" {
 			return "lvl-none"
@@ -26,6 +35,23 @@ var funcs = template.FuncMap{
 		}
 		return level
 	},
+	"ssvcClass": ssvcClass,
+}
+
+// ssvcClass is the CSS class of an SSVC decision chip: Act red, Attend
+// orange, Track* yellow, Track grey.
+func ssvcClass(decision string) string {
+	switch decision {
+	case "Act":
+		return "ssvc ssvc-act"
+	case "Attend":
+		return "ssvc ssvc-attend"
+	case "Track*":
+		return "ssvc ssvc-trackstar"
+	case "Track":
+		return "ssvc ssvc-track"
+	}
+	return "ssvc ssvc-none"
 }
 
 // formatNumber writes n with thousands separators: 420000 -> "420,000".

@@ -16,6 +16,7 @@ import (
 // graphInfo is the visible dependency graph of one request, analysed once:
 // detail pages use it for names of dependencies and for impact.
 type graphInfo struct {
+	data   *bulwark.GraphData
 	nodes  map[string]bulwark.GraphNode
 	an     *depgraph.Analysis
 	report *depgraph.Report
@@ -31,7 +32,7 @@ func (h *Handler) loadGraph(ctx context.Context) (*graphInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile graph: %w", err)
 	}
-	gi := &graphInfo{nodes: make(map[string]bulwark.GraphNode, len(gd.Nodes)), an: depgraph.Analyze(g)}
+	gi := &graphInfo{data: gd, nodes: make(map[string]bulwark.GraphNode, len(gd.Nodes)), an: depgraph.Analyze(g)}
 	for _, n := range gd.Nodes {
 		gi.nodes[n.ID] = n
 	}
@@ -213,6 +214,12 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 		}
 	}
 	page.Cycles = len(rep.Cycles)
+	ex, err := h.loadExposure(ctx, p, "")
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	page.Exposure = ex.view
 	h.render(w, r, http.StatusOK, "dashboard", page)
 }
 
@@ -362,6 +369,12 @@ type GraphNode struct {
 	CommonMode bool   `json:"common_mode"`
 	Count      int64  `json:"count"`
 	Href       string `json:"href"`
+	// Findings and WorstDecision count the open findings of an asset (or
+	// of the leaves an aggregate node stands for); ExposedAssets is how
+	// many assets with open findings the node depends on, itself included.
+	Findings      int    `json:"findings,omitempty"`
+	WorstDecision string `json:"worst_decision,omitempty"`
+	ExposedAssets int    `json:"exposed_assets,omitempty"`
 }
 
 // GraphEdge is "From depends on To".
@@ -396,6 +409,11 @@ func (h *Handler) serviceGraph(w http.ResponseWriter, r *http.Request, p bulwark
 	}
 	for _, e := range v.Edges {
 		out.Edges = append(out.Edges, GraphEdge{From: e.From, To: e.To, Kind: e.Kind, Group: e.Group})
+	}
+	if err := h.markExposure(r.Context(), p, gi, &out); err != nil {
+		h.log.Error("web: graph exposure", "service", id, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -575,6 +593,10 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request, p bulwark.Princi
 		if page.SystemDep == "" {
 			page.SystemDep = string(bulwark.Hard)
 		}
+	}
+	if page.Findings, page.MoreFindings, err = h.assetFindings(ctx, a.ID); err != nil {
+		h.fail(w, r, p, err)
+		return
 	}
 	h.render(w, r, http.StatusOK, "asset", page)
 }

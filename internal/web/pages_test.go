@@ -71,6 +71,8 @@ func newEnv(t *testing.T, opt webtest.Options) *env {
 	for _, u := range []bulwark.User{
 		{Org: webtest.OrgWater, Email: "alice@water.example", Name: "Alice", Role: bulwark.RoleAnalyst},
 		{Org: webtest.OrgPort, Email: "bob@port.example", Name: "Bob", Role: bulwark.RoleViewer},
+		{Org: webtest.OrgWater, Email: "victor@water.example", Name: "Victor", Role: bulwark.RoleViewer},
+		{Org: webtest.OrgPort, Email: "pat@port.example", Name: "Pat", Role: bulwark.RoleAnalyst},
 	} {
 		hash, err := a.HashPassword(password)
 		if err != nil {

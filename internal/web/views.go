@@ -74,6 +74,7 @@ type DashboardPage struct {
 	Sectors     []SectorRow
 	TopSPOFs    []NodeRow
 	Cycles      int
+	Exposure    ExposureView
 }
 
 // SectorRow counts the services of one sector (the chart's table twin).
@@ -256,6 +257,10 @@ type AssetPage struct {
 	Group     string
 	DependsOn []DepRow
 	Impact    *NodeRow
+	// Findings are the asset's findings, most urgent first;
+	// MoreFindings is set when there are more than the page shows.
+	Findings     []FindingRow
+	MoreFindings bool
 }
 
 // CriticalityPage is the ranking of nodes by what their failure takes down.

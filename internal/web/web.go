@@ -25,6 +25,7 @@ import (
 	"bulwark"
 	"bulwark/internal/auth"
 	"bulwark/internal/httperr"
+	"bulwark/internal/vulns"
 )
 
 //go:embed templates/*.html
@@ -44,6 +45,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 type Handler struct {
 	st    bulwark.Store
 	auth  *auth.Service
+	vulns *vulns.Service // explanations and advisories, over st
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -55,8 +57,17 @@ type Handler struct {
 // New parses the templates and returns the handler of every page and of
 // /static/. It fails only if a template does not parse, which is a bug.
 func New(st bulwark.Store, a *auth.Service, log *slog.Logger) (http.Handler, error) {
+	return NewWithVulns(st, nil, a, log)
+}
+
+// NewWithVulns is New with the process's one vulnerability service (nil:
+// a service of its own).
+func NewWithVulns(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if vs == nil {
+		vs = vulns.New(st, log)
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -66,7 +77,7 @@ func New(st bulwark.Store, a *auth.Service, log *slog.Logger) (http.Handler, err
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: vs, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -90,6 +101,12 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /assets", h.user(h.assets))
 	h.mux.Handle("GET /assets/{id}", h.user(h.asset))
 	h.mux.Handle("GET /criticality", h.user(h.criticality))
+	h.mux.Handle("GET /findings", h.user(h.findings))
+	h.mux.Handle("GET /findings/{asset}/{vuln}", h.user(h.finding))
+	h.mux.Handle("POST /findings/{asset}/{vuln}", h.user(h.updateFinding))
+	h.mux.Handle("GET /vulnerabilities/{id}", h.user(h.vulnerability))
+	h.mux.Handle("GET /feeds", h.user(h.feeds))
+	h.mux.Handle("GET /advisories", h.user(h.advisories))
 	h.mux.Handle("/", h.user(h.notFound))
 }
 

@@ -73,6 +73,9 @@ type Options struct {
 	Payloads bool
 	// Meters is the number of smart-meter assets (for pagination).
 	Meters int
+	// MeterFindings is how many meters have a finding (SeedVulns); zero
+	// means three. It is capped by Meters.
+	MeterFindings int
 }
 
 // City returns the fixture. The water department's drinking-water service

@@ -26,7 +26,41 @@
     bar: '#2f5fa7'
   };
 
-  // --- bar charts (dashboard, criticality) ---------------------------------
+  // SSVC decision colours, shared with the chips in bulwark.css.
+  var DECISIONS = { 'Act': '#d03b3b', 'Attend': '#e8871e', 'Track*': '#f5d547', 'Track': '#b8c0cc' };
+
+  // --- bar charts (dashboard, criticality, findings) ----------------------
+
+  // drawStacked draws {labels: [..], series: [{name, values}]} as stacked
+  // bars, one colour per series (SSVC decisions have theirs).
+  function drawStacked(el, data) {
+    var labels = data.labels || [];
+    var chart = window.echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false,
+      grid: { left: 50, right: 24, top: 36, bottom: 90 },
+      legend: { top: 4, textStyle: { fontSize: 12 } },
+      tooltip: {
+        trigger: 'axis',
+        axisPointer: { type: 'shadow' },
+        formatter: function (params) {
+          var lines = [esc(params.length ? params[0].name : '')];
+          params.forEach(function (p) {
+            if (p.value) { lines.push(esc(p.seriesName) + ': <b>' + esc(num(p.value)) + '</b>'); }
+          });
+          return lines.join('<br>');
+        }
+      },
+      xAxis: { type: 'category', data: labels, axisLabel: { interval: 0, width: 90, overflow: 'truncate', rotate: 35, fontSize: 11 } },
+      yAxis: { type: 'value', minInterval: 1, axisLabel: { fontSize: 11 } },
+      series: (data.series || []).map(function (s) {
+        return { name: String(s.name), type: 'bar', stack: 'total', data: s.values || [], barMaxWidth: 36,
+          itemStyle: { color: DECISIONS[s.name] || COLORS.bar } };
+      })
+    });
+    el.setAttribute('data-ready', '1');
+    window.addEventListener('resize', function () { chart.resize(); });
+  }
 
   function initCharts(root) {
     if (!window.echarts) { return; }
@@ -37,6 +71,10 @@
         data = JSON.parse(el.getAttribute('data-chart-data') || '{}');
       } catch (e) {
         el.textContent = 'The chart data is malformed.';
+        return;
+      }
+      if (el.getAttribute('data-chart') === 'stacked') {
+        drawStacked(el, data);
         return;
       }
       var labels = data.labels || [];
@@ -109,6 +147,12 @@
     if (n.count > 1) { lines.push('Fleet: ' + esc(num(n.count))); }
     if (n.spof) { lines.push('<b class="tip-spof">Single point of failure</b>'); }
     if (n.common_mode) { lines.push('<b class="tip-cm">Common-mode point of failure</b>'); }
+    if (n.findings > 0) {
+      lines.push('<b class="tip-spof">Findings: ' + esc(num(n.findings)) + ' (worst ' + esc(n.worst_decision) + ')</b>' +
+        (n.kind !== 'asset' || n.exposed_assets > 1 ? ' on ' + esc(num(n.exposed_assets)) + ' assets' : ''));
+    } else if (n.exposed_assets > 0) {
+      lines.push('<b class="tip-spof">Exposed through ' + esc(num(n.exposed_assets)) + ' asset' + (n.exposed_assets === 1 ? '' : 's') + '</b>');
+    }
     return lines.join('<br>');
   }
 
@@ -117,19 +161,29 @@
     var known = {};
     var spofs = 0;
     var common = 0;
+    var exposed = 0;
     (g.nodes || []).forEach(function (n) {
       known[n.id] = true;
       var cat = nodeCategory(n);
       if (cat === 3) { spofs++; }
       if (cat === 4) { common++; }
-      nodes.push({
+      var d = {
         id: n.id,
         name: n.name || n.id,
         category: cat,
         symbolSize: nodeSize(n, g.service),
         symbol: n.kind === 'service' ? 'roundRect' : (n.kind === 'system' ? 'diamond' : 'circle'),
         raw: n
-      });
+      };
+      // Open findings: a red ring on the exposed assets, a thin one on
+      // what depends on them.
+      if (n.findings > 0) {
+        exposed++;
+        d.itemStyle = { borderColor: DECISIONS[n.worst_decision] || COLORS.spof, borderWidth: 4 };
+      } else if (n.exposed_assets > 0) {
+        d.itemStyle = { borderColor: COLORS.spof, borderWidth: 2, borderType: 'dashed' };
+      }
+      nodes.push(d);
     });
     // Large graphs label only what matters: services, systems and the
     // points of failure.
@@ -200,6 +254,7 @@
     el.setAttribute('data-edges', String(links.length));
     el.setAttribute('data-spofs', String(spofs));
     el.setAttribute('data-common-mode', String(common));
+    el.setAttribute('data-exposed', String(exposed));
     el.setAttribute('data-ready', '1');
     var note = document.getElementById('graph-note');
     if (note && g.truncated) {
