@@ -24,6 +24,7 @@ type Store interface {
 	AuditStore
 	VulnStore
 	SBOMStore
+	BaselineStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by

@@ -47,6 +47,11 @@ func Run(t *testing.T, open Opener) {
 		{"AC06_FeedRights", testFeedRights},
 		{"FindingsLifecycle", testFindingsLifecycle},
 		{"SBOMs", testSBOMs},
+		{"Catalogs", testCatalogs},
+		{"AC01_Assessments", testAssessments},
+		{"CC02_ConcurrentResultEdits", testConcurrentResultEdits},
+		{"ProfilesAndSnapshots", testProfilesAndSnapshots},
+		{"RemediationTimes", testRemediationTimes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
