@@ -37,3 +37,7 @@ func (a *Analysis) ServicesAbove(x int32) []int32 {
 func (g *Graph) Name(x int32) string      { return g.names[x] }
 func (g *Graph) Owner(x int32) string     { return g.owners[x] }
 func (g *Graph) Population(x int32) int64 { return g.pop[x] }
+
+// DependsOn returns the nodes x depends on directly, hard and soft edges
+// alike; the slice belongs to the graph and must not be changed.
+func (g *Graph) DependsOn(x int32) []int32 { return g.to[g.off[x]:g.off[x+1]] }
