@@ -95,3 +95,23 @@ type AuditEntry struct {
 	Prev    string // hex SHA-256 of the previous entry
 	Hash    string // hex SHA-256 over Prev and this entry's fields
 }
+
+// AuthorizeCityAdmin allows the System principal and administrators of a
+// city-purview organization. City-wide jobs (matching every organization's
+// assets, recording the readiness index) read everyone's data as the
+// System principal, so a tenant of another kind must not start them.
+func AuthorizeCityAdmin(ctx context.Context, st CityStore, what string) error {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return Errorf(EUNAUTHORIZED, "authentication required")
+	}
+	if p.System {
+		return nil
+	}
+	if p.Role == RoleAdmin {
+		if o, err := st.FindOrganization(ctx, p.Org); err == nil && o.Purview == PurviewCity {
+			return nil
+		}
+	}
+	return Errorf(EFORBIDDEN, "only administrators of a city organization may %s", what)
+}

@@ -15,6 +15,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/baseline"
 	"bulwark/internal/vulns"
 )
 
@@ -61,6 +62,7 @@ type route struct {
 type API struct {
 	st     bulwark.Store
 	vs     *vulns.Service
+	bs     *baseline.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -76,24 +78,33 @@ type API struct {
 // New returns the API handler. It authenticates requests itself (a no-op
 // when the server's auth middleware already did).
 func New(st bulwark.Store, a *auth.Service, log *slog.Logger) http.Handler {
-	return newAPI(st, nil, a, log)
+	return newAPI(st, Services{}, a, log)
 }
 
-// NewWithVulns is New with the process's one vulnerability service, so
-// that the API, the pages and scheduled jobs share its compiled index and
-// its serialization of matching runs.
-func NewWithVulns(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) http.Handler {
-	return newAPI(st, vs, a, log)
+// Services are the process's capability services. The API, the pages and
+// scheduled jobs share them (and so their caches and locks); a nil one is
+// made for the API alone.
+type Services struct {
+	Vulns     *vulns.Service
+	Baselines *baseline.Service
 }
 
-func newAPI(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) *API {
+// NewWith is New with the process's services.
+func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) http.Handler {
+	return newAPI(st, svc, a, log)
+}
+
+func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if vs == nil {
-		vs = vulns.New(st, log)
+	if svc.Vulns == nil {
+		svc.Vulns = vulns.New(st, log)
 	}
-	api := &API{st: st, vs: vs, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Baselines == nil {
+		svc.Baselines = baseline.New(st, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -156,6 +167,23 @@ func (a *API) routeTable() []route {
 		{"POST /api/v1/match", admin, a.runMatch},
 		{"GET /api/v1/assets/{id}/sbom", reader, a.getSBOM},
 		{"PUT /api/v1/assets/{id}/sbom", writer, a.putSBOM},
+
+		{"GET /api/v1/catalogs", reader, a.listCatalogs},
+		{"GET /api/v1/catalogs/{id}", reader, a.getCatalog},
+		{"GET /api/v1/assessments", reader, a.listAssessments},
+		{"POST /api/v1/assessments", writer, a.createAssessment},
+		{"GET /api/v1/assessments/{id}", reader, a.getAssessment},
+		{"PUT /api/v1/assessments/{id}/results/{control}", writer, a.setResult},
+		{"GET /api/v1/assessments/{id}/results/{control}/history", reader, a.resultHistory},
+		{"GET /api/v1/profiles", reader, a.listProfiles},
+		{"GET /api/v1/profiles/{id}", reader, a.getProfile},
+		{"PUT /api/v1/profiles/{id}", writer, a.putProfile},
+		{"DELETE /api/v1/profiles/{id}", writer, a.deleteProfile},
+		{"GET /api/v1/profiles/{id}/compliance", reader, a.profileCompliance},
+		{"GET /api/v1/gaps", reader, a.listGaps},
+		{"GET /api/v1/readiness", reader, a.readiness},
+		{"GET /api/v1/readiness/history", reader, a.readinessHistory},
+		{"POST /api/v1/readiness/record", admin, a.recordReadiness},
 	}
 }
 

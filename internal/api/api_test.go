@@ -126,7 +126,7 @@ func TestPagination(t *testing.T) {
 // names a policy, writes are never open to readers, and only healthz and the
 // OpenAPI document are public.
 func TestMETA02_EveryRouteHasPolicy(t *testing.T) {
-	a := newAPI(nil, nil, nil, nil)
+	a := newAPI(nil, Services{}, nil, nil)
 	seen := map[string]bool{}
 	for _, rt := range a.routes {
 		if seen[rt.pattern] {
@@ -182,7 +182,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 	routed := map[string]string{}
-	for _, rt := range newAPI(nil, nil, nil, nil).routes {
+	for _, rt := range newAPI(nil, Services{}, nil, nil).routes {
 		routed[rt.pattern] = rt.policy.String()
 	}
 	if d := cmp.Diff(keys(routed), keys(documented)); d != "" {

@@ -51,8 +51,10 @@ func TestEH01_FuzzAPI(t *testing.T) {
 		method, pattern, _ := strings.Cut(rt.pattern, " ")
 		for range 60 {
 			path := pattern
-			if strings.Contains(path, "{id}") {
-				path = strings.Replace(path, "{id}", hostileIDs[rng.IntN(len(hostileIDs))], 1)
+			for _, wc := range []string{"{id}", "{asset}", "{vuln}", "{control}"} {
+				if strings.Contains(path, wc) {
+					path = strings.Replace(path, wc, hostileIDs[rng.IntN(len(hostileIDs))], 1)
+				}
 			}
 			if rng.IntN(2) == 0 {
 				path += "?" + hostileQueries[rng.IntN(len(hostileQueries))]

@@ -158,7 +158,7 @@ func newWorldDSN(t *testing.T, dsn string, opt auth.Options) *world {
 	opt.Argon = cheapArgon
 	a := auth.New(st, opt, log)
 	w := &world{t: t, st: st, auth: a, users: map[string]*worldUser{}, logs: logs, mu: new(sync.Mutex), covered: map[string]bool{}, missingCache: map[string]response{}}
-	w.api = newAPI(st, nil, a, log)
+	w.api = newAPI(st, Services{}, a, log)
 	w.srv = httptest.NewServer(w.api)
 	t.Cleanup(w.srv.Close)
 	for _, o := range worldOrgs {

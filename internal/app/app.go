@@ -14,6 +14,7 @@ import (
 
 	"bulwark/internal/api"
 	"bulwark/internal/auth"
+	"bulwark/internal/baseline"
 	"bulwark/internal/server"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
@@ -36,7 +37,10 @@ type Main struct {
 	// Vulns is the one vulnerability service of the process: the API, the
 	// pages and scheduled feed syncs share its index and its lock.
 	Vulns *vulns.Service
-	HTTP  *http.Server
+	// Baselines is the one baselines service (its graph and catalog
+	// caches are shared the same way).
+	Baselines *baseline.Service
+	HTTP      *http.Server
 
 	ln net.Listener
 }
@@ -65,13 +69,14 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	}
 	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
 	vs := vulns.New(st, cfg.Log)
+	bs := baseline.New(st, cfg.Log)
 	webH, err := web.NewWithVulns(st, vs, a, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWithVulns(st, vs, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs}, a, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.

@@ -551,9 +551,13 @@ func (s *Service) Readiness(ctx context.Context) (city bulwark.IndexSnapshot, or
 }
 
 // Record computes the index of the city and of every organization over
-// the whole city and appends them to the history. It runs as the System
-// principal (scheduled, or on an administrator's request).
+// the whole city and appends them to the history. The caller must be the
+// System principal (a scheduled job) or a city administrator; the
+// computation itself runs as the System principal.
 func (s *Service) Record(ctx context.Context) (bulwark.IndexSnapshot, error) {
+	if err := bulwark.AuthorizeCityAdmin(ctx, s.st, "record the readiness index"); err != nil {
+		return bulwark.IndexSnapshot{}, err
+	}
 	sys := bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
 	city, orgs, err := s.Readiness(sys)
 	if err != nil {

@@ -143,7 +143,10 @@ func TestServiceAssessAndMeasure(t *testing.T) {
 
 	// Record: as the system, into the history; visible to others as the
 	// city aggregate.
-	rec, err := s.Record(t.Context())
+	if _, err := s.Record(userCtx("harbor-power", bulwark.RoleAdmin)); bulwark.ErrorCode(err) != bulwark.EFORBIDDEN {
+		t.Errorf("a private operator's admin recording the city index: %v", err)
+	}
+	rec, err := s.Record(userCtx("city-ciso", bulwark.RoleAdmin))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -316,7 +316,7 @@ type MatchResult struct {
 // System principal: matching needs every organization's assets, and the
 // findings it writes are each scoped to their asset's owner.
 func (s *Service) Match(ctx context.Context, opt MatchOptions) (MatchResult, error) {
-	if err := s.authorizeCityAdmin(ctx, "run matching"); err != nil {
+	if err := bulwark.AuthorizeCityAdmin(ctx, s.st, "run matching"); err != nil {
 		return MatchResult{}, err
 	}
 	s.matchMu.Lock()
@@ -474,26 +474,6 @@ func (s *Service) AfterCityChange(ctx context.Context, st bulwark.ImportStats) (
 	}
 	m, err := s.Match(sys, opt)
 	return m, err == nil, err
-}
-
-// authorizeCityAdmin allows the System principal and administrators of a
-// city-purview organization: matching reads every organization's assets
-// (as the System principal) and rewrites everyone's findings, so a tenant
-// of another kind must not be able to start it.
-func (s *Service) authorizeCityAdmin(ctx context.Context, what string) error {
-	p, ok := bulwark.PrincipalFrom(ctx)
-	if !ok {
-		return bulwark.Errorf(bulwark.EUNAUTHORIZED, "authentication required")
-	}
-	if p.System {
-		return nil
-	}
-	if p.Role == bulwark.RoleAdmin {
-		if o, err := s.st.FindOrganization(ctx, p.Org); err == nil && o.Purview == bulwark.PurviewCity {
-			return nil
-		}
-	}
-	return bulwark.Errorf(bulwark.EFORBIDDEN, "only administrators of a city organization may %s", what)
 }
 
 // missionOf is the asset's place in the city for SSVC.
