@@ -107,7 +107,9 @@ func TestAssessmentsOverAPI(t *testing.T) {
 				}
 			}},
 			{"gaps as water", "water/viewer", "GET", "/api/v1/gaps?limit=10", "", "", 200, func(t *testing.T, r response) {
-				var res struct{ Items []struct{ Control, Org, Why string } }
+				var res struct {
+					Items []struct{ Control, Org, Why string }
+				}
 				json.Unmarshal(r.body, &res)
 				if len(res.Items) != 2 || res.Items[0].Org != "water" {
 					t.Errorf("gaps %s", r)
