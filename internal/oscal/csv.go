@@ -20,6 +20,8 @@ var CSVHeader = []string{
 // assessable control of the assessment's catalog in catalog order (empty
 // status when not assessed yet), then any result for a control the
 // catalog does not list (or every result, when the catalog is not given).
+// The title column holds the control's title, or the first line of its
+// statement when the title only repeats the ID (CSF subcategories).
 //
 // Spreadsheets run a cell that starts with '=', '+', '-' or '@' as a
 // formula, so an assessor's note such as "=HYPERLINK(…)" could act on the
@@ -69,7 +71,7 @@ func WriteResultsCSV(w io.Writer, assessments []*bulwark.Assessment, catalogs []
 				if !ctl.Assessable {
 					continue
 				}
-				if err := row(ctl.ID, ctl.Title); err != nil {
+				if err := row(ctl.ID, displayTitle(&ctl)); err != nil {
 					return fmt.Errorf("oscal: writing CSV: %w", err)
 				}
 			}

@@ -53,3 +53,37 @@ func FuzzReadCatalog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadAssessmentResults checks that no input makes
+// ReadAssessmentResults panic, that failures are located user-facing
+// errors, and that what it accepts holds only valid statuses and tiers.
+func FuzzReadAssessmentResults(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "results.golden.json")); err == nil {
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"assessment-results":{"metadata":{},"results":[{"start":"2026-01-01T00:00:00Z","findings":[{"target":{"target-id":"_1.A","status":{"state":"satisfied"}}}]}]}}`,
+		`{"assessment-results":{"results":[{"start":"2026-01-01T00:00:00Z","findings":[{"props":[{"ns":"https://bulwark.city/ns/oscal","name":"rev","value":"-1"}],"target":{"target-id":"x"}}]}]}}`,
+		`{"assessment-results":null}`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ar, err := ReadAssessmentResults(bytes.NewReader(data))
+		if err != nil {
+			var be *bulwark.Error
+			if !errors.As(err, &be) || len(be.Details) == 0 {
+				t.Fatalf("error is not a located *bulwark.Error: %v", err)
+			}
+			return
+		}
+		for _, a := range ar.Assessments {
+			for _, r := range a.Results {
+				if !r.Status.Valid() || r.Status == bulwark.StatusNotAssessed || r.Control == "" ||
+					r.CurrentTier < 0 || r.CurrentTier > bulwark.MaxTier || r.TargetTier < 0 || r.TargetTier > bulwark.MaxTier || r.Rev < 0 {
+					t.Fatalf("accepted a bad result %+v", r)
+				}
+			}
+		}
+	})
+}

@@ -200,6 +200,20 @@ func timestamp(t time.Time) (string, bool) {
 	return t.Format(time.RFC3339Nano), true
 }
 
+// displayTitle is how a control is named to a reader: its title, or,
+// when the title only repeats the ID (as CSF subcategories' do), the
+// first line of its statement.
+func displayTitle(c *bulwark.Control) string {
+	if c == nil {
+		return ""
+	}
+	if c.Title != "" && c.Title != c.ID {
+		return oneLine(c.Title)
+	}
+	first, _, _ := strings.Cut(c.Statement, "\n")
+	return oneLine(first)
+}
+
 func bprop(name, value string) prop {
 	return prop{Name: name, NS: Namespace, Value: value}
 }
@@ -363,8 +377,8 @@ func buildResult(a *bulwark.Assessment, cat *bulwark.Catalog) (arResult, error) 
 func buildFinding(a *bulwark.Assessment, res bulwark.ControlResult, tok string, c *bulwark.Control) (finding, []observation) {
 	state, reason := oscalState(res.Status)
 	title := res.Control
-	if c != nil && c.Title != "" && c.Title != res.Control {
-		title = res.Control + " " + oneLine(c.Title)
+	if t := displayTitle(c); t != "" {
+		title = res.Control + " " + t
 	}
 	f := finding{
 		UUID:        stableUUID("finding", a.ID, res.Control),
