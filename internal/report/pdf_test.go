@@ -195,3 +195,66 @@ func TestWritePDFNil(t *testing.T) {
 		t.Fatal("WritePDF to a failing writer succeeded")
 	}
 }
+
+// TestPDFLayout checks, from the text actually placed on the pages, that
+// nothing runs off the printable area and no two strings overlap: the
+// tables' truncation and row heights hold for long and hostile input.
+func TestPDFLayout(t *testing.T) {
+	if err := loadPDFFont(); err != nil {
+		t.Fatal(err)
+	}
+	m := &metrics{}
+	const ptToMM = 25.4 / 72
+	long := func() *Report {
+		r := bigReport(60)
+		name := strings.Repeat("Municipal Water and Wastewater Authority of Łódź — ", 10)
+		r.Title, r.City = name, name
+		for i := range r.TopGaps {
+			r.TopGaps[i].Org, r.TopGaps[i].Why, r.TopGaps[i].Title = name, name, name
+			r.TopGaps[i].Control, r.TopGaps[i].Status = strings.Repeat("W", 80), strings.Repeat("status ", 20)
+		}
+		for i := range r.Exposure {
+			r.Exposure[i].Name, r.Exposure[i].Population = name, 1<<62
+		}
+		for i := range r.Overdue {
+			r.Overdue[i].Owner, r.Overdue[i].Asset, r.Overdue[i].Vuln = name, strings.Repeat("x", 300), name
+		}
+		r.Drivers[0].Why = name + name
+		r.Indicators[0].Formula = name
+		return r
+	}
+	for name, r := range map[string]*Report{"sample": sampleReport(), "big": bigReport(1000), "long": long(), "hostile": hostileReport()} {
+		t.Run(name, func(t *testing.T) {
+			runs := textRuns(renderPDF(t, r))
+			if len(runs) < 50 {
+				t.Fatalf("only %d text runs found: is the extractor broken?", len(runs))
+			}
+			type box struct{ l, r, top, bot float64 }
+			boxes := map[int][]box{}
+			for _, run := range runs {
+				x := run.X * ptToMM
+				base := 297 - run.Y*ptToMM
+				w := m.width(run.Text, run.Size, run.Bold)
+				if x < pdfMarginLR-0.3 || x+w > 210-pdfMarginLR+0.3 {
+					t.Errorf("page %d: %q spans %.1f–%.1f mm, outside the margins", run.Page, run.Text, x, x+w)
+				}
+				limit := 297 - pdfMarginBottom + 0.5
+				if strings.HasPrefix(run.Text, "Page ") {
+					limit = 297 - 3 // page numbers sit in the bottom margin
+				}
+				if base < pdfMarginTop || base > limit {
+					t.Errorf("page %d: %q has its baseline at %.1f mm", run.Page, run.Text, base)
+				}
+				sz := run.Size * ptToMM
+				b := box{x, x + w, base - 0.72*sz, base + 0.2*sz}
+				for _, o := range boxes[run.Page] {
+					if b.l < o.r-0.05 && o.l < b.r-0.05 && b.top < o.bot-0.05 && o.top < b.bot-0.05 {
+						t.Errorf("page %d: %q overlaps other text", run.Page, run.Text)
+						break
+					}
+				}
+				boxes[run.Page] = append(boxes[run.Page], b)
+			}
+		})
+	}
+}
