@@ -348,10 +348,16 @@ func buildResult(a *bulwark.Assessment, cat *bulwark.Catalog) (arResult, error) 
 	r.Props = appendProp(r.Props, "catalog", a.Catalog)
 
 	var include []controlID
+	done := map[string]bool{}
 	for _, res := range a.Results {
 		if res.Status == bulwark.StatusNotAssessed {
 			continue
 		}
+		if done[res.Control] {
+			// Its finding and observations would share UUIDs.
+			return arResult{}, bulwark.Errorf(bulwark.EINVALID, "assessment %q: control %q has two results", a.ID, res.Control)
+		}
+		done[res.Control] = true
 		if !res.Status.Valid() {
 			return arResult{}, bulwark.Errorf(bulwark.EINVALID, "assessment %q, control %q: unknown status %q", a.ID, res.Control, res.Status)
 		}

@@ -245,6 +245,11 @@ func TestWriteAssessmentResultsErrors(t *testing.T) {
 			a.Results[0].Status = "done"
 			return a
 		}()}}, "unknown status"},
+		{"control twice", AssessmentResults{Assessments: []*bulwark.Assessment{func() *bulwark.Assessment {
+			a := ok()
+			a.Results = append(a.Results, a.Results[0])
+			return a
+		}()}}, "two results"},
 		{"colon id", AssessmentResults{Assessments: []*bulwark.Assessment{func() *bulwark.Assessment {
 			a := ok()
 			a.Results[0].Control = "ns:x"
@@ -396,4 +401,28 @@ func TestWriteResultsCSVWithoutCatalog(t *testing.T) {
 	if len(rows) != 1+len(as[0].Results) {
 		t.Errorf("%d rows, want %d", len(rows), 1+len(as[0].Results))
 	}
+}
+
+// BenchmarkWriteAssessmentResults exports a full CSF 2.0 assessment: 106
+// results, each with one piece of evidence.
+func BenchmarkWriteAssessmentResults(b *testing.B) {
+	csf, _ := catalog.BuiltinByID("csf-2.0")
+	a := &bulwark.Assessment{ID: "bench", Owner: "o", Catalog: "csf-2.0", CreatedAt: t0, UpdatedAt: t0}
+	for _, c := range csf.Controls {
+		if c.Assessable {
+			a.Results = append(a.Results, bulwark.ControlResult{Control: c.ID, Status: bulwark.StatusPartial,
+				CurrentTier: 2, TargetTier: 3, Notes: "note", Assessor: "x", At: t0, Rev: 1,
+				Evidence: []bulwark.Evidence{{Kind: "link", Title: "doc", URL: "https://example.org/" + c.ID}}})
+		}
+	}
+	ar := AssessmentResults{Assessments: []*bulwark.Assessment{a}, Catalogs: []*bulwark.Catalog{csf}}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := WriteAssessmentResults(&buf, ar); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
 }
