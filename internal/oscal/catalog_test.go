@@ -116,7 +116,8 @@ func TestReadCatalogErrors(t *testing.T) {
 			"/catalog/groups/0/controls/0/controls/0/id", `duplicate id "g" (first used at /catalog/groups/0/id)`},
 		{"duplicate member", `{"catalog":{"metadata":{"title":"t","title":"u"}}}`, "/catalog/metadata/title", "duplicate"},
 		{"truncated", valid[:len(valid)/2], "", "unexpected end of input"},
-		{"trailing data", `{"catalog":{"metadata":{"title":"t"},"controls":[{"id":"a","title":"A"}]}} {}`, "", "invalid character"},
+		{"trailing data", `{"catalog":{"metadata":{"title":"t"},"controls":[{"id":"a","title":"A"}]}} {}`, "", "after top-level value"},
+		{"trailing scalar", `{"catalog":{"metadata":{"title":"t"},"controls":[{"id":"a","title":"A"}]}} 1`, "", "after top-level value"},
 		{"invalid utf8", "{\"catalog\":{\"metadata\":{\"title\":\"\xff\"}}}", "/catalog/metadata/title", "UTF-8"},
 		{"too deep", `{"catalog":{"metadata":{"title":"t"},"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}}`, "", "nesting deeper than 64"},
 	}
