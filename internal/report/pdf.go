@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -36,12 +37,13 @@ const (
 	pdfContentW     = 210 - 2*pdfMarginLR
 	pdfGrid         = 24 // columns of the layout grid
 
-	pdfBodySize  = 8.5 // table text, points
-	pdfSubSize   = 7.5 // secondary line in a cell
-	pdfCellPad   = 1.5 // mm around cell text
-	pdfLeading   = 1.2 // line height as a multiple of the font size
-	pdfChartH    = 68.0
-	pdfMinAfterH = 30.0 // a heading needs this much room below it
+	pdfBodySize  = 8.5  // table text, points
+	pdfSubSize   = 7.5  // secondary line in a cell
+	pdfCellPad   = 1.5  // mm around cell text
+	pdfLeading   = 1.2  // line height as a multiple of the font size
+	pdfChartH    = 68.0 // trend chart, mm
+	pdfCoverageH = 60.0 // coverage chart, mm
+	pdfMinAfterH = 25.0 // room a heading needs below it, mm
 )
 
 var (
@@ -82,9 +84,13 @@ func WritePDF(w io.Writer, r *Report) (err error) {
 		WithTopMargin(pdfMarginTop).
 		WithBottomMargin(pdfMarginBottom).
 		WithMaxGridSize(pdfGrid).
+		// Each document gets its own copy of the font: the PDF writer pads
+		// font tables by appending in place to slices of the bytes it is
+		// given, which would write into the shared font data (a data race
+		// between concurrent renders, and the same bytes gonum/plot reads).
 		WithCustomFonts([]*entity.CustomFont{
-			{Family: pdfFamily, Style: fontstyle.Normal, Bytes: liberationsansregular.TTF},
-			{Family: pdfFamily, Style: fontstyle.Bold, Bytes: liberationsansbold.TTF},
+			{Family: pdfFamily, Style: fontstyle.Normal, Bytes: bytes.Clone(liberationsansregular.TTF)},
+			{Family: pdfFamily, Style: fontstyle.Bold, Bytes: bytes.Clone(liberationsansbold.TTF)},
 		}).
 		WithDefaultFont(&props.Font{Family: pdfFamily, Size: pdfBodySize, Color: pdfInk}).
 		WithPageNumber(props.PageNumber{Pattern: "Page {current} of {total}", Place: props.RightBottom, Family: pdfFamily, Size: 7.5, Color: pdfMuted}).
@@ -125,7 +131,7 @@ func (d *pdfDoc) build() error {
 		return fmt.Errorf("report: PDF footer: %w", err)
 	}
 
-	d.heading("Readiness index")
+	d.heading("Readiness index", pdfMinAfterH)
 	d.headline()
 	if len(v.Drivers) > 0 {
 		d.subheading("What changed the index")
@@ -143,7 +149,7 @@ func (d *pdfDoc) build() error {
 		d.table([]pdfCol{{"Indicator", 6, align.Left, 2}, {"Change", 3, align.Right, 1}, {"Why", 15, align.Left, 3}}, rows, v.DriversMore)
 	}
 
-	d.heading("Trend")
+	d.heading("Trend", pdfChartH)
 	if len(v.Trend) >= 2 {
 		png, err := trendPNG(v.Trend, vg.Length(pdfContentW)*vg.Millimeter, pdfChartH*vg.Millimeter)
 		if err != nil {
@@ -154,7 +160,7 @@ func (d *pdfDoc) build() error {
 		d.para("Not enough history for a trend yet: the chart appears after two snapshots.", pdfMuted)
 	}
 
-	d.heading("Indicators")
+	d.heading("Indicators", pdfMinAfterH)
 	d.para("The index is the weighted average of the measured indicators. Indicators not measured are left out, never counted as zero.", pdfMuted)
 	if len(v.Indicators) > 0 {
 		rows := make([][]pdfCell, 0, len(v.Indicators))
@@ -170,10 +176,10 @@ func (d *pdfDoc) build() error {
 		d.para("No indicators defined.", pdfMuted)
 	}
 
-	d.heading("Coverage by CSF function")
+	d.heading("Coverage by CSF function", 8+pdfCoverageH)
 	if len(v.Functions) > 0 {
 		d.para("Share of NIST CSF 2.0 subcategories implemented, per function.", pdfMuted)
-		const h = 60.0
+		const h = pdfCoverageH
 		png, err := coveragePNG(v.Functions, d.met, vg.Length(pdfContentW)*vg.Millimeter, h*vg.Millimeter)
 		if err != nil {
 			return err
@@ -193,7 +199,7 @@ func (d *pdfDoc) build() error {
 		d.para("No function coverage computed yet.", pdfMuted)
 	}
 
-	d.heading("Baseline profile compliance")
+	d.heading("Baseline profile compliance", pdfMinAfterH)
 	if len(v.Profiles) > 0 {
 		rows := make([][]pdfCell, 0, len(v.Profiles))
 		for _, p := range v.Profiles {
@@ -204,7 +210,7 @@ func (d *pdfDoc) build() error {
 		d.para("No baseline profiles assessed yet.", pdfMuted)
 	}
 
-	d.heading("Top gaps")
+	d.heading("Top gaps", pdfMinAfterH)
 	if len(v.Gaps) > 0 {
 		d.para("Controls short of their target, highest risk first.", pdfMuted)
 		rows := make([][]pdfCell, 0, len(v.Gaps))
@@ -216,7 +222,7 @@ func (d *pdfDoc) build() error {
 		d.para("No gaps: every assessed control meets its target.", pdfMuted)
 	}
 
-	d.heading("Exposure of critical services")
+	d.heading("Exposure of critical services", pdfMinAfterH)
 	if len(v.Services) > 0 {
 		d.para("Open findings on what each critical service depends on. “Act” and “Attend” are the urgency decisions; KEV counts vulnerabilities known to be exploited.", pdfMuted)
 		rows := make([][]pdfCell, 0, len(v.Services))
@@ -228,7 +234,7 @@ func (d *pdfDoc) build() error {
 		d.para("No critical services recorded.", pdfMuted)
 	}
 
-	d.heading("Overdue actions")
+	d.heading("Overdue actions", pdfMinAfterH)
 	if len(v.Overdue) > 0 {
 		rows := make([][]pdfCell, 0, len(v.Overdue))
 		for _, o := range v.Overdue {
@@ -239,7 +245,7 @@ func (d *pdfDoc) build() error {
 		d.para("No overdue actions.", pdfMuted)
 	}
 
-	d.heading("Notes")
+	d.heading("Notes", pdfMinAfterH)
 	if len(v.Notes) > 0 {
 		for _, n := range v.Notes {
 			d.para("• "+n, pdfInk)
@@ -281,8 +287,11 @@ func (d *pdfDoc) ensure(h float64) {
 	}
 }
 
-func (d *pdfDoc) heading(s string) {
-	d.ensure(10 + pdfMinAfterH)
+// heading starts a section, on a new page unless the heading and the
+// first need millimetres of what follows fit, so no heading is left alone
+// at the foot of a page.
+func (d *pdfDoc) heading(s string, need float64) {
+	d.ensure(14 + need)
 	d.m.AddRows(
 		row.New(4),
 		text.NewRow(7, s, props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 13, Color: pdfInk}),

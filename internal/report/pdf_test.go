@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -256,5 +257,32 @@ func TestPDFLayout(t *testing.T) {
 				boxes[run.Page] = append(boxes[run.Page], b)
 			}
 		})
+	}
+}
+
+// TestRenderConcurrently renders from several goroutines, as a server
+// would; run with -race.
+func TestRenderConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := sampleReport()
+			r.City = strings.Repeat("Łódź ", i+1)
+			var b bytes.Buffer
+			if err := WritePDF(&b, r); err != nil {
+				errs <- err
+			}
+			if err := WriteHTML(&b, r); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

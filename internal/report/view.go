@@ -185,7 +185,7 @@ func buildView(r *Report) *view {
 			Control: orDash(g.Control),
 			Title:   clean(g.Title),
 			Status:  orDash(g.Status),
-			Score:   number(g.Score),
+			Score:   strconv.FormatFloat(g.Score, 'f', 1, 64),
 			Why:     clean(g.Why),
 		})
 	}
