@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bulwark"
+	"bulwark/internal/catalog"
 	"bulwark/internal/depgraph"
 	"bulwark/internal/ssvc"
 )
@@ -23,18 +24,50 @@ type Service struct {
 	now    func() time.Time
 	policy ssvc.Policy
 
-	mu       sync.Mutex
-	catalogs map[string]*bulwark.Catalog // parsed catalogs by ID
+	mu        sync.Mutex
+	builtins  []*bulwark.Catalog
+	installed bool                        // builtins are in the store
+	catalogs  map[string]*bulwark.Catalog // parsed catalogs by ID
 	graphAt  int64                       // city version of the cached analysis
 	analysis *depgraph.Analysis
 }
 
-// New returns a Service over st.
+// New returns a Service over st with the bundled catalogs, which it
+// installs in the store on first use.
 func New(st bulwark.Store, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, now: time.Now, policy: ssvc.DefaultPolicy(), catalogs: map[string]*bulwark.Catalog{}}
+	return &Service{st: st, log: log, now: time.Now, policy: ssvc.DefaultPolicy(), catalogs: map[string]*bulwark.Catalog{},
+		builtins: catalog.Builtin()}
+}
+
+// ready installs the bundled catalogs once per process (InstallBuiltins
+// skips those already stored at the same version).
+func (s *Service) ready(ctx context.Context) error {
+	s.mu.Lock()
+	done := s.installed
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	return s.InstallBuiltins(ctx, s.builtins)
+}
+
+// Catalogs lists the catalogs.
+func (s *Service) Catalogs(ctx context.Context) ([]bulwark.CatalogSummary, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	return s.st.ListCatalogs(ctx)
+}
+
+// CreateAssessment starts an assessment (see bulwark.BaselineStore).
+func (s *Service) CreateAssessment(ctx context.Context, a *bulwark.Assessment) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	return s.st.CreateAssessment(ctx, a)
 }
 
 // SetClock replaces the clock (tests).
@@ -53,6 +86,9 @@ func (s *Service) Catalog(ctx context.Context, id string) (*bulwark.Catalog, err
 			return nil, bulwark.Errorf(bulwark.EUNAUTHORIZED, "authentication required")
 		}
 		return c, nil
+	}
+	if err := s.ready(ctx); err != nil {
+		return nil, err
 	}
 	c, err := s.st.FindCatalog(ctx, id)
 	if err != nil {
@@ -144,8 +180,9 @@ func (s *Service) ImportCatalog(ctx context.Context, c *bulwark.Catalog) error {
 	return nil
 }
 
-// InstallBuiltins stores the bundled catalogs that are missing or older
-// than the bundled version. It runs as the System principal at startup.
+// InstallBuiltins stores the given built-in catalogs that are missing or
+// differ in version or title from the stored ones, as the System
+// principal; after it, the service does not install its own.
 func (s *Service) InstallBuiltins(ctx context.Context, builtins []*bulwark.Catalog) error {
 	sys := bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
 	have, err := s.st.ListCatalogs(sys)
@@ -164,6 +201,9 @@ func (s *Service) InstallBuiltins(ctx context.Context, builtins []*bulwark.Catal
 		delete(s.catalogs, c.ID)
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	s.installed = true
+	s.mu.Unlock()
 	return nil
 }
 
@@ -279,6 +319,9 @@ func (s *Service) cityGraph(ctx context.Context) (*depgraph.Analysis, error) {
 // Gather reads everything the indicators need, as the caller of ctx sees
 // it, and the place in the graph of each assessed service or system.
 func (s *Service) Gather(ctx context.Context) (*Data, map[string]Scope, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, nil, err
+	}
 	now := s.now().UTC()
 	d := &Data{Now: now, Catalogs: map[string]*bulwark.Catalog{}, Policy: s.policy}
 	an, err := s.cityGraph(ctx)

@@ -97,6 +97,12 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newVulnsCmd(e),
 		newAdvisoriesCmd(e),
 		newSBOMCmd(e),
+		newCatalogCmd(e),
+		newAssessCmd(e),
+		newProfileCmd(e),
+		newGapsCmd(e),
+		newReadinessCmd(e),
+		newReportCmd(e),
 	)
 	return root
 }
