@@ -98,7 +98,7 @@ func (s *Service) Report(ctx context.Context, opt ReportOptions) (*report.Report
 		}
 		r.TopGaps = append(r.TopGaps, report.Gap{Org: g.Org, Scope: g.ScopeKind + " " + g.Scope, Control: g.Control, Title: title,
 			Status: describeGap(bulwark.ControlResult{Status: g.Status, CurrentTier: g.CurrentTier, TargetTier: g.TargetTier}),
-			Score: g.Score, Why: g.Why})
+			Score:  g.Score, Why: g.Why})
 	}
 	if r.Exposure, err = s.exposure(ctx, d, opt.Org); err != nil {
 		return nil, err

@@ -28,8 +28,8 @@ type Service struct {
 	builtins  []*bulwark.Catalog
 	installed bool                        // builtins are in the store
 	catalogs  map[string]*bulwark.Catalog // parsed catalogs by ID
-	graphAt  int64                       // city version of the cached analysis
-	analysis *depgraph.Analysis
+	graphAt   int64                       // city version of the cached analysis
+	analysis  *depgraph.Analysis
 }
 
 // New returns a Service over st with the bundled catalogs, which it
