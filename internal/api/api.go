@@ -170,9 +170,11 @@ func (a *API) routeTable() []route {
 
 		{"GET /api/v1/catalogs", reader, a.listCatalogs},
 		{"GET /api/v1/catalogs/{id}", reader, a.getCatalog},
+		{"POST /api/v1/catalogs", admin, a.importCatalog},
 		{"GET /api/v1/assessments", reader, a.listAssessments},
 		{"POST /api/v1/assessments", writer, a.createAssessment},
 		{"GET /api/v1/assessments/{id}", reader, a.getAssessment},
+		{"GET /api/v1/assessments/{id}/export", reader, a.exportAssessment},
 		{"PUT /api/v1/assessments/{id}/results/{control}", writer, a.setResult},
 		{"GET /api/v1/assessments/{id}/results/{control}/history", reader, a.resultHistory},
 		{"GET /api/v1/profiles", reader, a.listProfiles},
@@ -184,6 +186,7 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/readiness", reader, a.readiness},
 		{"GET /api/v1/readiness/history", reader, a.readinessHistory},
 		{"POST /api/v1/readiness/record", admin, a.recordReadiness},
+		{"GET /api/v1/report", reader, a.councilReport},
 	}
 }
 

@@ -1,11 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 
 	"bulwark"
 	"bulwark/internal/baseline"
+	"bulwark/internal/oscal"
+	"bulwark/internal/report"
 )
 
 type createAssessmentDTO struct {
@@ -117,7 +123,7 @@ func toSnapshot(s bulwark.IndexSnapshot) snapshotDTO {
 }
 
 func (a *API) listCatalogs(w http.ResponseWriter, r *http.Request) error {
-	list, err := a.st.ListCatalogs(r.Context())
+	list, err := a.bs.Catalogs(r.Context())
 	if err != nil {
 		return err
 	}
@@ -156,7 +162,7 @@ func (a *API) createAssessment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	as := &bulwark.Assessment{Catalog: body.Catalog, ScopeKind: body.ScopeKind, Scope: body.Scope, Title: body.Title}
-	if err := a.st.CreateAssessment(r.Context(), as); err != nil {
+	if err := a.bs.CreateAssessment(r.Context(), as); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/assessments/"+as.ID)
@@ -325,5 +331,140 @@ func (a *API) recordReadiness(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, toSnapshot(city))
+	return nil
+}
+
+// importCatalog stores an OSCAL JSON catalog sent as the body (at most
+// oscal.MaxBytes); ?id= names it (default: from ?name=, else "catalog").
+func (a *API) importCatalog(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryValues(r, "id", "name")
+	if err != nil {
+		return err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "application/oscal+json") {
+			return bulwark.Errorf(bulwark.EUNSUPPORTED, "send the catalog as application/json (OSCAL JSON)")
+		}
+	}
+	if r.ContentLength > oscal.MaxBytes {
+		return bulwark.Errorf(bulwark.ETOOLARGE, "catalog is larger than %d bytes", oscal.MaxBytes)
+	}
+	name := q.Get("name")
+	if name == "" {
+		name = "catalog.json"
+	}
+	release, err := a.acquire(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	c, err := oscal.ReadCatalog(http.MaxBytesReader(w, r.Body, oscal.MaxBytes), truncate(name, 200))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bulwark.Errorf(bulwark.ETOOLARGE, "catalog is larger than %d bytes", oscal.MaxBytes)
+		}
+		return err
+	}
+	if id := q.Get("id"); id != "" {
+		c.ID = id
+	}
+	if err := a.bs.ImportCatalog(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, bulwark.CatalogSummary{ID: c.ID, Title: c.Title, Version: c.Version, Kind: c.Kind, Assessable: assessable(c)})
+	return nil
+}
+
+func assessable(c *bulwark.Catalog) int {
+	n := 0
+	for _, x := range c.Controls {
+		if x.Assessable {
+			n++
+		}
+	}
+	return n
+}
+
+// exportAssessment answers the assessment as OSCAL assessment results
+// (?format=oscal, the default) or CSV.
+func (a *API) exportAssessment(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryValues(r, "format")
+	if err != nil {
+		return err
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "oscal"
+	}
+	if format != "oscal" && format != "csv" {
+		return bulwark.Errorf(bulwark.EINVALID, "format %q: use oscal or csv", truncate(format, 40))
+	}
+	as, err := a.st.FindAssessment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := a.bs.Catalog(r.Context(), as.Catalog)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if format == "csv" {
+		err = oscal.WriteResultsCSV(&buf, []*bulwark.Assessment{as}, []*bulwark.Catalog{c})
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	} else {
+		err = oscal.WriteAssessmentResults(&buf, oscal.AssessmentResults{Assessments: []*bulwark.Assessment{as}, Catalogs: []*bulwark.Catalog{c}})
+		w.Header().Set("Content-Type", "application/json")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", as.ID+map[string]string{"oscal": ".oscal.json", "csv": ".csv"}[format]))
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// councilReport answers the council report (?format=html, the default, or
+// pdf) over what the caller sees; ?org= narrows it to one organization.
+func (a *API) councilReport(w http.ResponseWriter, r *http.Request) error {
+	q, err := queryValues(r, "format", "org", "city")
+	if err != nil {
+		return err
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "html"
+	}
+	if format != "html" && format != "pdf" {
+		return bulwark.Errorf(bulwark.EINVALID, "format %q: use html or pdf", truncate(format, 40))
+	}
+	if len(q.Get("city")) > 200 {
+		return bulwark.Errorf(bulwark.EINVALID, "city is limited to 200 bytes")
+	}
+	release, err := a.acquire(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	rep, err := a.bs.Report(r.Context(), baseline.ReportOptions{Org: q.Get("org"), City: q.Get("city")})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if format == "pdf" {
+		err = report.WritePDF(&buf, rep)
+		w.Header().Set("Content-Type", "application/pdf")
+	} else {
+		err = report.WriteHTML(&buf, rep)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// The report is a document to save, not a page of this site.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", "attachment; filename=\"readiness-report."+format+"\"")
+	w.Write(buf.Bytes())
 	return nil
 }

@@ -187,3 +187,60 @@ func TestConcurrentEditsOverAPI(t *testing.T) {
 		t.Errorf("%d revisions after 5 rounds", len(h.Items))
 	}
 }
+
+// TestCatalogImportExportReport: OSCAL catalogs in (admins only, hostile
+// bodies refused with their location, nothing stored), assessments out as
+// OSCAL and CSV, the council report as HTML and PDF.
+func TestCatalogImportExportReport(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	installMiniCSF(t, w)
+	const good = `{"catalog":{"uuid":"8a3c2d50-0000-4000-8000-000000000001","metadata":{"title":"Water sector controls","last-modified":"2026-01-01T00:00:00Z","version":"1","oscal-version":"1.1.2"},
+"groups":[{"id":"wa","title":"Water","controls":[{"id":"wa-1","title":"Chlorination PLC access","parts":[{"id":"wa-1_smt","name":"statement","prose":"Restrict access."}]}]}]}}`
+	w.run(t, []apiCase{
+		{"import as analyst", "city/analyst", "POST", "/api/v1/catalogs?id=water-ctl", "application/json", good, 403, nil},
+		{"import", "city/admin", "POST", "/api/v1/catalogs?id=water-ctl", "application/json", good, 200, func(t *testing.T, r response) {
+			if !strings.Contains(string(r.body), `"assessable":1`) {
+				t.Errorf("import result %s", r)
+			}
+		}},
+		{"truncated", "city/admin", "POST", "/api/v1/catalogs?id=broken", "application/json", good[:len(good)/2], 422, nil},
+		{"duplicate key", "city/admin", "POST", "/api/v1/catalogs?id=broken", "application/json",
+			strings.Replace(good, `"title":"Water"`, `"title":"Water","title":"Again"`, 1), 422, func(t *testing.T, r response) {
+				if !strings.Contains(string(r.body), "/catalog/groups/0") {
+					t.Errorf("error does not say where: %s", r)
+				}
+			}},
+		{"not json", "city/admin", "POST", "/api/v1/catalogs", "text/csv", "a,b", 415, nil},
+		{"nothing stored by failures", "city/viewer", "GET", "/api/v1/catalogs/broken", "", "", 404, nil},
+		{"imported is listed", "port/viewer", "GET", "/api/v1/catalogs/water-ctl", "", "", 200, nil},
+	})
+	a := decodeBody[bulwark.Assessment](t, w.do("water/analyst", "POST", "/api/v1/assessments", "application/json",
+		`{"catalog":"csf-2.0","scope_kind":"organization","scope":"water"}`))
+	w.do("water/analyst", "PUT", "/api/v1/assessments/"+a.ID+"/results/GV.OC-01", "application/json", `{"base_rev":0,"status":"implemented","notes":"=HYPERLINK(\"x\")"}`)
+	w.run(t, []apiCase{
+		{"oscal", "water/viewer", "GET", "/api/v1/assessments/" + a.ID + "/export", "", "", 200, func(t *testing.T, r response) {
+			if !strings.Contains(string(r.body), `"assessment-results"`) || !strings.Contains(string(r.body), "satisfied") {
+				t.Errorf("OSCAL export: %.300s", r.body)
+			}
+		}},
+		{"csv", "water/viewer", "GET", "/api/v1/assessments/" + a.ID + "/export?format=csv", "", "", 200, func(t *testing.T, r response) {
+			if !strings.Contains(string(r.body), "GV.OC-01") || strings.Contains(string(r.body), ",=HYPERLINK") {
+				t.Errorf("CSV export (formula must be neutralized): %s", r.body)
+			}
+		}},
+		{"bad format", "water/viewer", "GET", "/api/v1/assessments/" + a.ID + "/export?format=xlsx", "", "", 400, nil},
+		{"other tenant", "hospital/viewer", "GET", "/api/v1/assessments/" + a.ID + "/export", "", "", 404, nil},
+		{"report html", "water/viewer", "GET", "/api/v1/report?city=Testville", "", "", 200, func(t *testing.T, r response) {
+			if !strings.Contains(string(r.body), "Testville") || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+				t.Errorf("HTML report: %.200s", r.body)
+			}
+		}},
+		{"report pdf", "water/viewer", "GET", "/api/v1/report?format=pdf", "", "", 200, func(t *testing.T, r response) {
+			if !strings.HasPrefix(string(r.body), "%PDF-") {
+				t.Errorf("PDF report starts %.10q", r.body)
+			}
+		}},
+		{"report of an invisible org", "port/viewer", "GET", "/api/v1/report?org=water", "", "", 404, nil},
+		{"report bad format", "port/viewer", "GET", "/api/v1/report?format=doc", "", "", 400, nil},
+	})
+}
