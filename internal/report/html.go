@@ -151,15 +151,16 @@ func functionSVG(fs []functionView) *barChart {
 	for i, f := range fs {
 		y := float64(4 + i*barRowH)
 		c.Bars = append(c.Bars, bar{
-			Y:        coord(y + 4),
-			TextY:    coord(y + barRowH/2 + 5),
-			LabelX:   "0",
-			BarX:     strconv.Itoa(barLabelW),
-			Width:    coord(barW * f.Share),
-			Full:     strconv.Itoa(barW),
-			ValueX:   strconv.Itoa(barLabelW + barW + 8),
-			Code:     f.Code,
-			Name:     f.Name,
+			Y:      coord(y + 4),
+			TextY:  coord(y + barRowH/2 + 5),
+			LabelX: "0",
+			BarX:   strconv.Itoa(barLabelW),
+			Width:  coord(barW * f.Share),
+			Full:   strconv.Itoa(barW),
+			ValueX: strconv.Itoa(barLabelW + barW + 8),
+			// SVG text does not wrap: keep labels inside their column.
+			Code:     truncRunes(f.Code, 6),
+			Name:     truncRunes(f.Name, 16),
 			Label:    f.Label,
 			Detail:   f.Detail,
 			Assessed: f.Assessed,

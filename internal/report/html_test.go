@@ -276,3 +276,21 @@ func TestWriteHTMLWriteError(t *testing.T) {
 }
 
 func nan() float64 { return math.NaN() }
+
+func TestTruncRunes(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"Govern", 16, "Govern"},
+		{"Łódź Water Authority", 6, "Łódź…"},
+		{"abcdefgh", 8, "abcdefgh"},
+		{"abcdefghi", 8, "abcdefg…"},
+	}
+	for _, tt := range tests {
+		if got := truncRunes(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncRunes(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

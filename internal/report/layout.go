@@ -257,3 +257,12 @@ func subject(r *Report) string {
 	}
 	return city
 }
+
+// truncRunes shortens s to at most n characters, the last being "…".
+func truncRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	rs := []rune(s)
+	return strings.TrimRight(string(rs[:n-1]), " ") + "…"
+}

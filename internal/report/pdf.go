@@ -41,6 +41,7 @@ const (
 	pdfSubSize   = 7.5  // secondary line in a cell
 	pdfCellPad   = 1.5  // mm around cell text
 	pdfLeading   = 1.2  // line height as a multiple of the font size
+	pdfFooterH   = 4.0  // room kept above the page number, mm
 	pdfChartH    = 68.0 // trend chart, mm
 	pdfCoverageH = 60.0 // coverage chart, mm
 	pdfMinAfterH = 25.0 // room a heading needs below it, mm
@@ -61,12 +62,24 @@ var (
 // running header with title, city and date, page numbers in the footer,
 // charts drawn as PNG, and tables that continue on the next page with
 // their header repeated.
-func WritePDF(w io.Writer, r *Report) (err error) {
+func WritePDF(w io.Writer, r *Report) error {
 	if r == nil {
 		return bulwark.Errorf(bulwark.EINVALID, "report: no report to render")
 	}
-	if err := loadPDFFont(); err != nil {
+	pdf, _, err := buildPDF(r)
+	if err != nil {
 		return err
+	}
+	if _, err := w.Write(pdf); err != nil {
+		return fmt.Errorf("report: write PDF: %w", err)
+	}
+	return nil
+}
+
+// buildPDF renders r and also returns the layout state, for tests.
+func buildPDF(r *Report) (pdf []byte, d *pdfDoc, err error) {
+	if err := loadPDFFont(); err != nil {
+		return nil, nil, err
 	}
 	// The PDF library panics on some internal errors instead of returning
 	// them; one bad report must not take the server down.
@@ -76,7 +89,7 @@ func WritePDF(w io.Writer, r *Report) (err error) {
 		}
 	}()
 
-	d := &pdfDoc{v: buildView(r), met: &metrics{}}
+	d = &pdfDoc{v: buildView(r), met: &metrics{}, pages: 1}
 	cfg := config.NewBuilder().
 		WithPageSize(pagesize.A4).
 		WithLeftMargin(pdfMarginLR).
@@ -102,22 +115,55 @@ func WritePDF(w io.Writer, r *Report) (err error) {
 	d.m = maroto.New(cfg)
 
 	if err := d.build(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	doc, err := d.m.Generate()
 	if err != nil {
-		return fmt.Errorf("report: render PDF: %w", err)
+		return nil, nil, fmt.Errorf("report: render PDF: %w", err)
 	}
-	if _, err := w.Write(doc.GetBytes()); err != nil {
-		return fmt.Errorf("report: write PDF: %w", err)
-	}
-	return nil
+	return doc.GetBytes(), d, nil
 }
 
 type pdfDoc struct {
 	m   core.Maroto
 	v   *view
 	met *metrics
+	// used is the height taken on the current page, header included,
+	// and headerH that of the running header. The package tracks them
+	// itself because maroto's FitlnCurrentPage counts the header twice.
+	// Every row added has a fixed height, so the sums match maroto's.
+	used, headerH float64
+	pages         int // pages started so far, as the package counts them
+}
+
+// pdfPageH is the height rows can use on a page.
+const pdfPageH = 297 - pdfMarginTop - pdfMarginBottom
+
+// fits reports whether h more millimetres fit on the current page; a
+// margin of error makes it break a little before maroto would, never after.
+func (d *pdfDoc) fits(h float64) bool {
+	return d.used+h+pdfFooterH <= pdfPageH-1e-6
+}
+
+func (d *pdfDoc) newPage() {
+	if d.used != d.headerH {
+		d.m.AddPages(page.New())
+		d.used = d.headerH
+		d.pages++
+	}
+}
+
+// add adds rows, each of fixed height, starting a new page as maroto does
+// when one does not fit.
+func (d *pdfDoc) add(rows ...core.Row) {
+	for _, r := range rows {
+		h := r.GetHeight(nil, nil)
+		if !d.fits(h) {
+			d.newPage()
+		}
+		d.m.AddRows(r)
+		d.used += h
+	}
 }
 
 func (d *pdfDoc) text(s string) string { return d.met.pdfText(s) }
@@ -127,7 +173,7 @@ func (d *pdfDoc) build() error {
 	if err := d.header(); err != nil {
 		return err
 	}
-	if err := d.m.RegisterFooter(row.New(4)); err != nil {
+	if err := d.m.RegisterFooter(row.New(pdfFooterH)); err != nil {
 		return fmt.Errorf("report: PDF footer: %w", err)
 	}
 
@@ -155,7 +201,7 @@ func (d *pdfDoc) build() error {
 		if err != nil {
 			return err
 		}
-		d.m.AddRows(image.NewFromBytesRow(pdfChartH, png, extension.Png, props.Rect{Center: true, Percent: 100}))
+		d.add(image.NewFromBytesRow(pdfChartH, png, extension.Png, props.Rect{Center: true, Percent: 100}))
 	} else {
 		d.para("Not enough history for a trend yet: the chart appears after two snapshots.", pdfMuted)
 	}
@@ -185,7 +231,7 @@ func (d *pdfDoc) build() error {
 			return err
 		}
 		d.ensure(h)
-		d.m.AddRows(image.NewFromBytesRow(h, png, extension.Png, props.Rect{Center: true, Percent: 100}))
+		d.add(image.NewFromBytesRow(h, png, extension.Png, props.Rect{Center: true, Percent: 100}))
 		rows := make([][]pdfCell, 0, len(v.Functions))
 		for _, f := range v.Functions {
 			c := pdfCell{Text: f.Label}
@@ -267,6 +313,8 @@ func (d *pdfDoc) header() error {
 	if d.v.Subject != "" {
 		sub = d.v.Subject + " · " + sub
 	}
+	d.headerH = 7 + 3
+	d.used = d.headerH
 	err := d.m.RegisterHeader(
 		row.New(7).Add(
 			text.NewCol(14, d.met.fit(d.text(d.v.Title), 11, titleW, true), props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 11, Color: pdfInk}),
@@ -282,8 +330,8 @@ func (d *pdfDoc) header() error {
 
 // ensure starts a new page unless h millimetres fit on the current one.
 func (d *pdfDoc) ensure(h float64) {
-	if !d.m.FitlnCurrentPage(h) {
-		d.m.AddPages(page.New())
+	if !d.fits(h) {
+		d.newPage()
 	}
 }
 
@@ -292,7 +340,7 @@ func (d *pdfDoc) ensure(h float64) {
 // at the foot of a page.
 func (d *pdfDoc) heading(s string, need float64) {
 	d.ensure(14 + need)
-	d.m.AddRows(
+	d.add(
 		row.New(4),
 		text.NewRow(7, s, props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 13, Color: pdfInk}),
 		line.NewRow(3, props.Line{Color: pdfRule, Thickness: 0.3, SizePercent: 100}),
@@ -301,7 +349,7 @@ func (d *pdfDoc) heading(s string, need float64) {
 
 func (d *pdfDoc) subheading(s string) {
 	d.ensure(8 + 15)
-	d.m.AddRows(
+	d.add(
 		row.New(2),
 		text.NewRow(6, s, props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 10, Color: pdfInk}),
 	)
@@ -314,15 +362,15 @@ func (d *pdfDoc) para(s string, c *props.Color) {
 	lh := lineHeight(size)
 	for _, l := range d.met.wrap(d.text(s), size, pdfContentW-1, false, 12) {
 		d.ensure(lh)
-		d.m.AddRows(text.NewRow(lh, l, props.Text{Family: pdfFamily, Size: size, Color: c}))
+		d.add(text.NewRow(lh, l, props.Text{Family: pdfFamily, Size: size, Color: c}))
 	}
-	d.m.AddRows(row.New(1.5))
+	d.add(row.New(1.5))
 }
 
 func (d *pdfDoc) headline() {
 	h := d.v.Head
 	if !h.Measured {
-		d.m.AddRows(text.NewRow(14, "Not measured", props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 22, Color: pdfGrey, Top: 2}))
+		d.add(text.NewRow(14, "Not measured", props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 22, Color: pdfGrey, Top: 2}))
 		d.para("No indicator could be computed yet; see the indicators and notes below.", pdfMuted)
 		return
 	}
@@ -342,7 +390,7 @@ func (d *pdfDoc) headline() {
 	} else {
 		right.Add(text.New("No previous snapshot to compare with yet.", props.Text{Family: pdfFamily, Size: 9, Color: pdfMuted, Top: 7}))
 	}
-	d.m.AddRows(row.New(20).Add(
+	d.add(row.New(20).Add(
 		col.New(6).Add(
 			text.New(h.Index, props.Text{Family: pdfFamily, Style: fontstyle.Bold, Size: 40, Color: pdfInk}),
 			text.New("/ 100", props.Text{Family: pdfFamily, Size: 10, Color: pdfMuted, Top: 10, Left: d.met.width(h.Index, 40, true) + 1.5}),
@@ -382,20 +430,20 @@ func (d *pdfDoc) table(cols []pdfCol, rows [][]pdfCell, hidden int) {
 		h := r.GetHeight(nil, nil)
 		if i == 0 {
 			d.ensure(headH + h)
-			d.m.AddRows(head)
-			d.m.AddRows(r)
+			d.add(head)
+			d.add(r)
 			continue
 		}
-		if !d.m.FitlnCurrentPage(h) {
-			d.m.AddPages(page.New())
-			d.m.AddRows(head)
+		if !d.fits(h) {
+			d.newPage()
+			d.add(head)
 		}
-		d.m.AddRows(r)
+		d.add(r)
 	}
 	if hidden > 0 {
-		d.m.AddRows(text.NewRow(6, "and "+strconv.Itoa(hidden)+" more", props.Text{Family: pdfFamily, Size: pdfBodySize, Color: pdfMuted, Top: 1.5}))
+		d.add(text.NewRow(6, "and "+strconv.Itoa(hidden)+" more", props.Text{Family: pdfFamily, Size: pdfBodySize, Color: pdfMuted, Top: 1.5}))
 	}
-	d.m.AddRows(row.New(2))
+	d.add(row.New(2))
 }
 
 func (d *pdfDoc) colWidth(c pdfCol) float64 {
