@@ -73,7 +73,7 @@ func (s *Service) Report(ctx context.Context, opt ReportOptions) (*report.Report
 		ri := report.Indicator{ID: v.ID, Name: in.Name, Formula: in.Formula, Score: v.Score, Weight: v.Weight, Measured: v.Measured}
 		ri.Value = FormatIndicator(v)
 		if !v.Measured {
-			r.Notes = append(r.Notes, in.Name+": "+v.Detail)
+			ri.Reason = strings.TrimPrefix(v.Detail, "not measured: ")
 		}
 		r.Indicators = append(r.Indicators, ri)
 	}

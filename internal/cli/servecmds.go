@@ -15,6 +15,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/app"
+	"bulwark/internal/baseline"
 	"bulwark/internal/citymodel"
 	"bulwark/internal/demo"
 	"bulwark/internal/depgraph"
@@ -211,6 +212,26 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 		records, len(docs), m.Matches, m.Took.Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "  SSVC: %d Act, %d Attend, %d Track*, %d Track; %d actively exploited (KEV)\n",
 		counts[bulwark.SSVCAct], counts[bulwark.SSVCAttend], counts[bulwark.SSVCTrackStar], counts[bulwark.SSVCTrack], kev)
+
+	// A year of self-assessments against CSF 2.0, the city's minimum
+	// baseline and the monthly readiness index.
+	bs := baseline.New(st, e.log)
+	if err := demo.SeedBaselines(ctx, st, bs, org, time.Now().UTC()); err != nil {
+		return demoLogin{}, err
+	}
+	city, _, err := bs.Readiness(ctx)
+	if err != nil {
+		return demoLogin{}, err
+	}
+	hist, err := bs.History(ctx, "", 2)
+	if err != nil {
+		return demoLogin{}, err
+	}
+	fmt.Fprintf(e.stdout, "\nBaselines: a year of CSF 2.0 self-assessments; readiness index %.1f / 100", city.Index)
+	if len(hist) > 0 {
+		fmt.Fprintf(e.stdout, " (%+.1f since %s)", city.Index-hist[len(hist)-1].Index, hist[len(hist)-1].At.Format("January 2"))
+	}
+	fmt.Fprintln(e.stdout)
 	return login, nil
 }
 

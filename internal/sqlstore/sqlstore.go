@@ -262,6 +262,11 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
+// SetClock replaces the clock that stamps what the store records (tests,
+// and the demo, which replays a year of assessments). Set it before use,
+// not while other goroutines write.
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
 // ReadsWaitForWrites reports whether reads share the single writer
 // connection (an in-memory SQLite database), so that a read made while an
 // import transaction is open would wait for that transaction to end.
