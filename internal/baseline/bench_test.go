@@ -216,4 +216,3 @@ func BenchmarkReport(b *testing.B) {
 	b.ReportMetric(float64(html), "html-bytes")
 	b.ReportMetric(float64(pdf), "pdf-bytes")
 }
-
