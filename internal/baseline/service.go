@@ -616,3 +616,42 @@ func (s *Service) Record(ctx context.Context) (bulwark.IndexSnapshot, error) {
 func (s *Service) History(ctx context.Context, org string, limit int) ([]bulwark.IndexSnapshot, error) {
 	return s.st.IndexHistory(ctx, org, limit)
 }
+
+// RecordIfDue records the index when the newest recorded city snapshot is
+// at least every old (or there is none), and says whether it did.
+func (s *Service) RecordIfDue(ctx context.Context, every time.Duration) (bool, error) {
+	sys := bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
+	last, err := s.st.IndexHistory(sys, "", 1)
+	if err != nil {
+		return false, err
+	}
+	if len(last) > 0 && s.now().Sub(last[0].At) < every {
+		return false, nil
+	}
+	if _, err := s.Record(sys); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// RunRecorder records the index whenever it is due (see RecordIfDue),
+// checking every tenth of the interval, until ctx ends. A failed
+// recording is logged and tried again at the next check.
+func (s *Service) RunRecorder(ctx context.Context, every time.Duration) {
+	check := max(every/10, time.Minute)
+	for {
+		if done, err := s.RecordIfDue(ctx, every); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("record readiness index", "error", err)
+		} else if done {
+			s.log.Info("recorded readiness index")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(check):
+		}
+	}
+}

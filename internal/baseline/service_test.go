@@ -235,3 +235,28 @@ func TestCheckCatalog(t *testing.T) {
 }
 
 func errorsAs(err error, target **bulwark.Error) bool { return errors.As(err, target) }
+
+func TestRecordIfDue(t *testing.T) {
+	s, _ := openHarbor(t)
+	clock := now
+	s.SetClock(func() time.Time { return clock })
+	for i, tc := range []struct {
+		advance time.Duration
+		want    bool
+	}{
+		{0, true},               // nothing recorded yet
+		{time.Hour, false},      // an hour later: not due
+		{23 * time.Hour, true},  // a day after the first
+		{23 * time.Hour, false}, // 23 h after the second
+	} {
+		clock = clock.Add(tc.advance)
+		got, err := s.RecordIfDue(t.Context(), 24*time.Hour)
+		if err != nil || got != tc.want {
+			t.Errorf("step %d: recorded %v (%v), want %v", i, got, err, tc.want)
+		}
+	}
+	h, err := s.History(sysCtx(), "", 0)
+	if err != nil || len(h) != 2 {
+		t.Errorf("history: %v, %d snapshots, want 2", err, len(h))
+	}
+}
