@@ -31,6 +31,7 @@ func newServeCmd(e *env) *cobra.Command {
 		secure    bool
 		syncEvery time.Duration
 		syncOpts  syncOptions
+		recEvery  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -60,12 +61,16 @@ proxy in production and pass --secure-cookies.`,
 				go s.Run(bulwark.WithPrincipal(e.ctx, bulwark.SystemPrincipal()), syncEvery)
 				log.Info("feed sync scheduled", "every", syncEvery.String())
 			}
+			if recEvery > 0 {
+				go m.Baselines.RunRecorder(e.ctx, recEvery)
+			}
 			return m.Serve(e.ctx)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().BoolVar(&secure, "secure-cookies", false, "mark session cookies Secure (when served over TLS)")
 	cmd.Flags().DurationVar(&syncEvery, "feeds-sync-every", 0, "sync the vulnerability feeds at start and then at this interval (e.g. 6h; 0: never); takes the feeds sync flags")
+	cmd.Flags().DurationVar(&recEvery, "readiness-every", 24*time.Hour, "record the readiness index when the last recording is this old (0: never)")
 	syncOpts.addFlags(cmd)
 	return cmd
 }
