@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"bulwark"
 	"bulwark/internal/baseline"
@@ -453,20 +452,6 @@ func (e *env) writeOut(path string, fn func(w io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// profileFile is a profile as written in YAML or JSON.
-type profileFile struct {
-	ID           string `yaml:"id" json:"id"`
-	Name         string `yaml:"name" json:"name"`
-	Description  string `yaml:"description" json:"description"`
-	Catalog      string `yaml:"catalog" json:"catalog"`
-	AppliesTo    string `yaml:"applies_to" json:"applies_to"`
-	Requirements []struct {
-		Control   string `yaml:"control" json:"control"`
-		MinStatus string `yaml:"min_status" json:"min_status"`
-		MinTier   int    `yaml:"min_tier" json:"min_tier"`
-	} `yaml:"requirements" json:"requirements"`
-}
-
 func newProfileCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "profile",
@@ -489,22 +474,14 @@ through the goal's mapping.`,
       - {control: 2.B, min_status: partial}`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
+			f, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
-			if len(b) > 1<<20 {
-				return bulwark.Errorf(bulwark.ETOOLARGE, "%s is larger than 1 MiB", args[0])
-			}
-			var pf profileFile
-			dec := yaml.NewDecoder(strings.NewReader(string(b)))
-			dec.KnownFields(true)
-			if err := dec.Decode(&pf); err != nil {
-				return bulwark.Errorf(bulwark.EINVALID, "%s: %v", args[0], err)
-			}
-			p := &bulwark.Profile{ID: pf.ID, Name: pf.Name, Description: pf.Description, Catalog: pf.Catalog, AppliesTo: pf.AppliesTo}
-			for _, r := range pf.Requirements {
-				p.Requirements = append(p.Requirements, bulwark.ProfileRequirement{Control: r.Control, MinStatus: bulwark.ImplStatus(r.MinStatus), MinTier: r.MinTier})
+			defer f.Close()
+			p, err := baseline.ParseProfile(f, args[0])
+			if err != nil {
+				return err
 			}
 			return e.withBaselines(func(ctx context.Context, db *sqlstore.DB, bs *baseline.Service) error {
 				if p.Owner, err = cityOrg(ctx, db); err != nil {
