@@ -70,7 +70,7 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
 	vs := vulns.New(st, cfg.Log)
 	bs := baseline.New(st, cfg.Log)
-	webH, err := web.NewWithVulns(st, vs, a, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs}, a, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}

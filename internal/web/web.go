@@ -24,6 +24,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/auth"
+	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
 	"bulwark/internal/vulns"
 )
@@ -46,9 +47,12 @@ type Handler struct {
 	st    bulwark.Store
 	auth  *auth.Service
 	vulns *vulns.Service // explanations and advisories, over st
-	log   *slog.Logger
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	// baselines serves catalogs, assessments, profiles, gaps and the
+	// readiness index, over st.
+	baselines *baseline.Service
+	log       *slog.Logger
+	pages     map[string]*template.Template
+	mux       *http.ServeMux
 	// loginKey signs the anti-forgery token of the login form, which has
 	// no session to bind a token to yet.
 	loginKey []byte
@@ -57,17 +61,26 @@ type Handler struct {
 // New parses the templates and returns the handler of every page and of
 // /static/. It fails only if a template does not parse, which is a bug.
 func New(st bulwark.Store, a *auth.Service, log *slog.Logger) (http.Handler, error) {
-	return NewWithVulns(st, nil, a, log)
+	return NewWith(st, Services{}, a, log)
 }
 
-// NewWithVulns is New with the process's one vulnerability service (nil:
-// a service of its own).
-func NewWithVulns(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slog.Logger) (http.Handler, error) {
+// Services are the process's shared capability services; a nil one is
+// created for the handler alone.
+type Services struct {
+	Vulns     *vulns.Service
+	Baselines *baseline.Service
+}
+
+// NewWith is New with the process's services.
+func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if vs == nil {
-		vs = vulns.New(st, log)
+	if svc.Vulns == nil {
+		svc.Vulns = vulns.New(st, log)
+	}
+	if svc.Baselines == nil {
+		svc.Baselines = baseline.New(st, log)
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -77,7 +90,7 @@ func NewWithVulns(st bulwark.Store, vs *vulns.Service, a *auth.Service, log *slo
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: vs, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -107,6 +120,21 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /vulnerabilities/{id}", h.user(h.vulnerability))
 	h.mux.Handle("GET /feeds", h.user(h.feeds))
 	h.mux.Handle("GET /advisories", h.user(h.advisories))
+
+	h.mux.Handle("GET /readiness", h.user(h.readiness))
+	h.mux.Handle("POST /readiness/record", h.user(h.recordReadiness))
+	h.mux.Handle("GET /readiness/report.html", h.user(h.readinessReport))
+	h.mux.Handle("GET /readiness/report.pdf", h.user(h.readinessReport))
+	h.mux.Handle("GET /assessments", h.user(h.assessments))
+	h.mux.Handle("POST /assessments", h.user(h.createAssessment))
+	h.mux.Handle("GET /assessments/{id}", h.user(h.assessment))
+	h.mux.Handle("GET /assessments/{id}/export.json", h.user(h.exportAssessment))
+	h.mux.Handle("GET /assessments/{id}/export.csv", h.user(h.exportAssessment))
+	h.mux.Handle("GET /assessments/{id}/results/{control}", h.user(h.resultHistory))
+	h.mux.Handle("POST /assessments/{id}/results/{control}", h.user(h.setResult))
+	h.mux.Handle("GET /profiles", h.user(h.profiles))
+	h.mux.Handle("GET /profiles/{id}", h.user(h.profile))
+	h.mux.Handle("GET /gaps", h.user(h.gaps))
 	h.mux.Handle("/", h.user(h.notFound))
 }
 

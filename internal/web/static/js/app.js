@@ -1,4 +1,5 @@
-// Bulwark page scripts: the charts and the interactive dependency graph.
+// Bulwark page scripts: the charts, the interactive dependency graph and
+// the assessment editor's save-as-you-go.
 //
 // Loaded with defer from /static/, like everything else: no page has an
 // inline script or event handler, so the Content Security Policy can forbid
@@ -29,7 +30,35 @@
   // SSVC decision colours, shared with the chips in bulwark.css.
   var DECISIONS = { 'Act': '#d03b3b', 'Attend': '#e8871e', 'Track*': '#f5d547', 'Track': '#b8c0cc' };
 
+  // Pages hide what only script-less browsers need (the per-control save
+  // buttons of the assessment editor).
+  document.documentElement.classList.add('js');
+
   // --- bar charts (dashboard, criticality, findings) ----------------------
+
+  // drawLine draws {labels: [..], values: [..]} as a line (the readiness
+  // trend, 0–100).
+  function drawLine(el, data) {
+    var series = el.getAttribute('data-chart-series') || '';
+    var chart = window.echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false,
+      grid: { left: 50, right: 24, top: 20, bottom: 60 },
+      tooltip: {
+        trigger: 'axis',
+        formatter: function (params) {
+          var p = params[0];
+          return p ? esc(p.name) + '<br>' + esc(series) + ': <b>' + esc(p.value) + '</b>' : '';
+        }
+      },
+      xAxis: { type: 'category', data: data.labels || [], boundaryGap: false, axisLabel: { fontSize: 11, rotate: 25 } },
+      yAxis: { type: 'value', min: 0, max: 100, axisLabel: { fontSize: 11 } },
+      series: [{ name: series, type: 'line', data: data.values || [], showSymbol: true, symbolSize: 6,
+        lineStyle: { color: COLORS.bar, width: 2 }, itemStyle: { color: COLORS.bar }, areaStyle: { color: 'rgba(47,95,167,0.08)' } }]
+    });
+    el.setAttribute('data-ready', '1');
+    window.addEventListener('resize', function () { chart.resize(); });
+  }
 
   // drawStacked draws {labels: [..], series: [{name, values}]} as stacked
   // bars, one colour per series (SSVC decisions have theirs).
@@ -75,6 +104,10 @@
       }
       if (el.getAttribute('data-chart') === 'stacked') {
         drawStacked(el, data);
+        return;
+      }
+      if (el.getAttribute('data-chart') === 'line') {
+        drawLine(el, data);
         return;
       }
       var labels = data.labels || [];
@@ -279,9 +312,166 @@
       });
   }
 
+  // --- the assessment editor ---------------------------------------------
+
+  // Each control is a form of its own that also works without script (its
+  // Save button posts it). With script, a change to a field saves that
+  // control at once with a same-origin fetch of the same form, answered in
+  // JSON: the row shows "saved rev N", or the conflict when someone else
+  // changed the control since the page was loaded. Saves of one control
+  // are queued, so that each is based on the revision the previous one
+  // made.
+
+  function setState(form, text, kind) {
+    var st = form.querySelector('.save-state');
+    if (!st) { return; }
+    st.textContent = text;
+    st.className = 'save-state' + (kind ? ' ' + kind : '');
+  }
+
+  function offerReload(form) {
+    var st = form.querySelector('.save-state');
+    if (!st || st.querySelector('button')) { return; }
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'reload secondary';
+    b.textContent = 'Reload the page';
+    b.addEventListener('click', function () { window.location.reload(); });
+    st.appendChild(document.createTextNode(' '));
+    st.appendChild(b);
+  }
+
+  function hidden(name, value) {
+    var i = document.createElement('input');
+    i.type = 'hidden';
+    i.name = name;
+    i.value = value === undefined || value === null ? '' : String(value);
+    return i;
+  }
+
+  // renderEvidence rebuilds the evidence list from the saved result, with
+  // the hidden fields that carry it into the next save. Only text nodes
+  // and attributes are set: nothing is parsed as HTML.
+  function renderEvidence(form, evidence) {
+    var ul = form.querySelector('.evidence-list');
+    if (!ul) { return; }
+    while (ul.firstChild) { ul.removeChild(ul.firstChild); }
+    (evidence || []).forEach(function (e, i) {
+      var li = document.createElement('li');
+      li.appendChild(hidden('ev_kind', e.kind));
+      li.appendChild(hidden('ev_title', e.title));
+      li.appendChild(hidden('ev_url', e.url));
+      li.appendChild(hidden('ev_sha256', e.sha256));
+      li.appendChild(hidden('ev_size', e.size || 0));
+      var t;
+      if (e.href && /^https?:\/\//i.test(e.href)) {
+        t = document.createElement('a');
+        t.href = e.href;
+        t.rel = 'noopener noreferrer nofollow';
+        t.target = '_blank';
+      } else {
+        t = document.createElement('span');
+        t.className = 'ev-title';
+      }
+      t.textContent = e.title;
+      li.appendChild(t);
+      var k = document.createElement('span');
+      k.className = 'muted';
+      k.textContent = ' ' + e.kind + ' ';
+      li.appendChild(k);
+      var lab = document.createElement('label');
+      lab.className = 'check';
+      var cb = document.createElement('input');
+      cb.type = 'checkbox';
+      cb.name = 'ev_remove';
+      cb.value = String(i);
+      lab.appendChild(cb);
+      lab.appendChild(document.createTextNode(' remove'));
+      li.appendChild(lab);
+      ul.appendChild(li);
+    });
+  }
+
+  function save(form) {
+    var action = form.getAttribute('action') || '';
+    if (action.charAt(0) !== '/' || action.charAt(1) === '/') { return Promise.resolve(); }
+    var body = new URLSearchParams(new FormData(form));
+    setState(form, 'saving…', 'saving');
+    return fetch(action, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: body.toString()
+    }).then(function (r) {
+      return r.json().catch(function () { return { error: 'HTTP ' + r.status }; }).then(function (j) { return { status: r.status, body: j }; });
+    }).then(function (res) {
+      var j = res.body || {};
+      if (res.status === 200) {
+        form.querySelector('.base-rev').value = String(j.rev);
+        var rev = form.querySelector('.rev');
+        if (rev) { rev.textContent = 'rev ' + j.rev + ' by ' + j.assessor + ', ' + j.at; }
+        form.setAttribute('data-rev', String(j.rev));
+        form.classList.remove('ctl-error', 'ctl-conflict');
+        var nt = form.querySelector('[name="new_title"]');
+        var nu = form.querySelector('[name="new_url"]');
+        if (nt) { nt.value = ''; }
+        if (nu) { nu.value = ''; }
+        renderEvidence(form, j.evidence);
+        setState(form, 'saved rev ' + j.rev, 'saved');
+        return;
+      }
+      form.classList.add(res.status === 409 ? 'ctl-conflict' : 'ctl-error');
+      setState(form, j.error || ('HTTP ' + res.status), 'error');
+      if (res.status === 409) { offerReload(form); }
+    }).catch(function (err) {
+      form.classList.add('ctl-error');
+      setState(form, 'Not saved: ' + err.message, 'error');
+    });
+  }
+
+  function queueSave(form) {
+    form.__queue = (form.__queue || Promise.resolve()).then(function () { return save(form); });
+  }
+
+  function initEditor(root) {
+    var ed = root.querySelector ? root.querySelector('[data-editor]') : null;
+    if (!ed || ed.getAttribute('data-ready')) { return; }
+    ed.setAttribute('data-ready', '1');
+    ed.addEventListener('change', function (e) {
+      var t = e.target;
+      var form = t.form;
+      // New evidence is saved by its button or Enter: a title alone
+      // would otherwise be saved as a note before its link is typed.
+      if (!form || t.name === 'new_title' || t.name === 'new_url') { return; }
+      queueSave(form);
+    });
+    ed.addEventListener('submit', function (e) {
+      e.preventDefault();
+      queueSave(e.target);
+    });
+    // Alt+ArrowDown / Alt+ArrowUp: the same field of the next or previous
+    // control.
+    ed.addEventListener('keydown', function (e) {
+      if (!e.altKey || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) { return; }
+      var t = e.target;
+      var form = t.form || (t.closest && t.closest('form.ctl'));
+      if (!form) { return; }
+      var forms = Array.prototype.slice.call(ed.querySelectorAll('form.ctl'));
+      var next = forms[forms.indexOf(form) + (e.key === 'ArrowDown' ? 1 : -1)];
+      if (!next) { return; }
+      var target = (t.name && next.querySelector('[name="' + t.name + '"]:not([type="hidden"])')) || next.querySelector('.ctl-id');
+      if (target) {
+        e.preventDefault();
+        target.focus();
+        next.scrollIntoView({ block: 'nearest' });
+      }
+    });
+  }
+
   function init(root) {
     initCharts(root);
     root.querySelectorAll('[data-graph-src]').forEach(initGraph);
+    initEditor(root);
   }
 
   document.addEventListener('DOMContentLoaded', function () { init(document); });
