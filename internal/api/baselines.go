@@ -250,7 +250,7 @@ func (a *API) putProfile(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteProfile(w http.ResponseWriter, r *http.Request) error {
-	if err := a.st.DeleteProfile(r.Context(), r.PathValue("id")); err != nil {
+	if err := a.bs.DeleteProfile(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -82,7 +82,11 @@ func TestAssessmentsOverAPI(t *testing.T) {
 				`{"name":"City minimum","catalog":"csf-2.0","applies_to":"high","requirements":[{"control":"GV.OC-01","min_status":"implemented"}]}`, 200, nil},
 			{"bad applies_to", "city/admin", "PUT", "/api/v1/profiles/x", "application/json",
 				`{"name":"X","catalog":"csf-2.0","applies_to":"everyone","requirements":[{"control":"GV.OC-01","min_status":"implemented"}]}`, 400, nil},
-			{"port cannot take the id", "port/admin", "PUT", "/api/v1/profiles/city-min", "application/json",
+			{"a private operator cannot publish", "port/admin", "PUT", "/api/v1/profiles/city-min", "application/json",
+				`{"name":"Mine","catalog":"csf-2.0","applies_to":"all","requirements":[{"control":"GV.OC-01","min_status":"partial"}]}`, 403, nil},
+			{"a city analyst cannot publish", "city/analyst", "PUT", "/api/v1/profiles/other", "application/json",
+				`{"name":"Mine","catalog":"csf-2.0","applies_to":"all","requirements":[{"control":"GV.OC-01","min_status":"partial"}]}`, 403, nil},
+			{"another city org cannot take the id", "water/admin", "PUT", "/api/v1/profiles/city-min", "application/json",
 				`{"name":"Mine","catalog":"csf-2.0","applies_to":"all","requirements":[{"control":"GV.OC-01","min_status":"partial"}]}`, 409, nil},
 			{"compliance as city", "city/viewer", "GET", "/api/v1/profiles/city-min/compliance", "", "", 200, func(t *testing.T, r response) {
 				c := decodeBody[complianceDTO](t, r)

@@ -238,8 +238,14 @@ func trunc(s string, n int) string {
 	return s[:n]
 }
 
-// PutProfile checks a profile against its catalog and publishes it.
+// PutProfile checks a profile against its catalog and publishes it. A
+// profile counts in every organization's compliance and in the city's
+// index, so only the System principal and administrators of a
+// city-purview organization publish them.
 func (s *Service) PutProfile(ctx context.Context, p *bulwark.Profile) error {
+	if err := bulwark.AuthorizeCityAdmin(ctx, s.st, "publish a baseline profile"); err != nil {
+		return err
+	}
 	if !slices.Contains(ValidAppliesTo, p.AppliesTo) {
 		return bulwark.Errorf(bulwark.EINVALID, "applies_to %q: use all, low, moderate or high", trunc(p.AppliesTo, 40))
 	}
@@ -275,6 +281,15 @@ func (s *Service) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 		seen[r.Control] = true
 	}
 	return s.st.PutProfile(ctx, p)
+}
+
+// DeleteProfile withdraws a profile (city administrators, of the
+// publishing organization).
+func (s *Service) DeleteProfile(ctx context.Context, id string) error {
+	if err := bulwark.AuthorizeCityAdmin(ctx, s.st, "withdraw a baseline profile"); err != nil {
+		return err
+	}
+	return s.st.DeleteProfile(ctx, id)
 }
 
 // cityGraph returns the analysis of the whole city's graph, cached while

@@ -188,6 +188,9 @@ func TestProfilesChecked(t *testing.T) {
 			t.Errorf("%s: %v", tc.what, err)
 		}
 	}
+	if err := s.PutProfile(userCtx("harbor-power", bulwark.RoleAdmin), &good); bulwark.ErrorCode(err) != bulwark.EFORBIDDEN {
+		t.Errorf("a private operator publishing a profile: %v", err)
+	}
 	if err := s.PutProfile(ciso, &good); err != nil {
 		t.Fatal(err)
 	}
