@@ -202,6 +202,7 @@ func TestCatalogImportExportReport(t *testing.T) {
 "groups":[{"id":"wa","title":"Water","controls":[{"id":"wa-1","title":"Chlorination PLC access","parts":[{"id":"wa-1_smt","name":"statement","prose":"Restrict access."}]}]}]}}`
 	w.run(t, []apiCase{
 		{"import as analyst", "city/analyst", "POST", "/api/v1/catalogs?id=water-ctl", "application/json", good, 403, nil},
+		{"import as a private operator's admin", "port/admin", "POST", "/api/v1/catalogs?id=water-ctl", "application/json", good, 403, nil},
 		{"import", "city/admin", "POST", "/api/v1/catalogs?id=water-ctl", "application/json", good, 200, func(t *testing.T, r response) {
 			if !strings.Contains(string(r.body), `"assessable":1`) {
 				t.Errorf("import result %s", r)

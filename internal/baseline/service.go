@@ -164,8 +164,14 @@ func CheckCatalog(c *bulwark.Catalog, csf *bulwark.Catalog) error {
 	return nil
 }
 
-// ImportCatalog validates and stores a catalog (an administrator's).
+// ImportCatalog validates and stores a catalog. Catalogs are the city's
+// shared reference (every organization reads them, and an import replaces
+// a catalog of the same ID), so only the System principal and
+// administrators of a city-purview organization import them.
 func (s *Service) ImportCatalog(ctx context.Context, c *bulwark.Catalog) error {
+	if err := bulwark.AuthorizeCityAdmin(ctx, s.st, "import a catalog"); err != nil {
+		return err
+	}
 	csf, _ := s.Catalog(ctx, CSFCatalog)
 	if err := CheckCatalog(c, csf); err != nil {
 		return err
