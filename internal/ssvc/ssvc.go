@@ -259,7 +259,10 @@ func vectorMetrics(vector string) map[string]string {
 
 // Due is the date by which the owner must act on a finding first seen at
 // firstSeen: the decision's deadline under p, or the KEV due date when
-// that is earlier.
+// that is earlier but still ahead when the finding is first seen. A KEV
+// due date that had already passed (CISA's deadline for federal agencies,
+// often years old) would make a finding overdue the moment it is found,
+// which tells the owner nothing; the decision's deadline applies then.
 func Due(v *bulwark.Vulnerability, d bulwark.SSVCDecision, firstSeen time.Time, p Policy) time.Time {
 	var span time.Duration
 	switch d {
@@ -273,7 +276,7 @@ func Due(v *bulwark.Vulnerability, d bulwark.SSVCDecision, firstSeen time.Time, 
 		span = p.Track
 	}
 	due := firstSeen.Add(span).UTC().Truncate(24 * time.Hour)
-	if v.KEV != nil && !v.KEV.DueDate.IsZero() && v.KEV.DueDate.Before(due) {
+	if v.KEV != nil && !v.KEV.DueDate.IsZero() && v.KEV.DueDate.Before(due) && !v.KEV.DueDate.Before(firstSeen.UTC().Truncate(24*time.Hour)) {
 		due = v.KEV.DueDate.UTC()
 	}
 	return due

@@ -176,6 +176,16 @@ func TestDue(t *testing.T) {
 	if got := Due(kev, bulwark.SSVCAct, seen, p); !got.Equal(kev.KEV.DueDate) {
 		t.Errorf("KEV due date should win when earlier: %v", got)
 	}
+	// A KEV deadline already passed when the finding is first seen does
+	// not make it overdue at once: the decision's deadline applies.
+	old := &bulwark.Vulnerability{KEV: &bulwark.KEVEntry{DueDate: time.Date(2022, 5, 1, 0, 0, 0, 0, time.UTC)}}
+	if got, want := Due(old, bulwark.SSVCAct, seen, p), time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("KEV due date before first seen: due %v, want the Act deadline %v", got, want)
+	}
+	sameDay := &bulwark.Vulnerability{KEV: &bulwark.KEVEntry{DueDate: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}}
+	if got := Due(sameDay, bulwark.SSVCAct, seen, p); !got.Equal(sameDay.KEV.DueDate) {
+		t.Errorf("KEV due the day first seen should still count: %v", got)
+	}
 	late := &bulwark.Vulnerability{KEV: &bulwark.KEVEntry{DueDate: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}
 	if got := Due(late, bulwark.SSVCAct, seen, p); !got.Before(late.KEV.DueDate) {
 		t.Errorf("policy deadline should win when earlier than KEV's: %v", got)
