@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -23,17 +21,7 @@ import (
 // plain -bench run stays quick); findings are a tenth of the assets.
 const benchOrgs = 200
 
-func benchAssets(b *testing.B) int {
-	n := 20_000
-	if s := os.Getenv("BULWARK_BENCH_ASSETS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			b.Fatalf("BULWARK_BENCH_ASSETS=%q is not a positive number", s)
-		}
-		n = v
-	}
-	return n
-}
+func benchAssets(b *testing.B) int { return testenv.BenchAssets(b) }
 
 // benchCity builds the benchmark city in a fresh SQLite store: a
 // generated city whose assets are spread over 200 organizations, one CSF

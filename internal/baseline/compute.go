@@ -168,6 +168,18 @@ func Index(vals []bulwark.IndicatorValue) float64 {
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
+// share fills v as the share part/whole, value and score alike, or as not
+// measured for the reason given when whole is zero.
+func share(v bulwark.IndicatorValue, part, whole int, notMeasured, detail string) bulwark.IndicatorValue {
+	if whole == 0 {
+		v.Detail = "not measured: " + notMeasured
+		return v
+	}
+	v.Measured, v.Value = true, float64(part)/float64(whole)
+	v.Score, v.Detail = v.Value, detail
+	return v
+}
+
 // latestCSF returns, per organization, its most recently changed
 // organization-scope assessment against CSF 2.0.
 func latestCSF(d *Data) map[string]*bulwark.Assessment {
@@ -279,14 +291,7 @@ func assessedOrgs(d *Data, in func(string) bool, v bulwark.IndicatorValue) bulwa
 			current++
 		}
 	}
-	if total == 0 {
-		v.Detail = "not measured: no organizations"
-		return v
-	}
-	v.Measured, v.Value = true, float64(current)/float64(total)
-	v.Score = v.Value
-	v.Detail = fmt.Sprintf("%d of %d organization(s) assessed within 365 days", current, total)
-	return v
+	return share(v, current, total, "no organizations", fmt.Sprintf("%d of %d organization(s) assessed within 365 days", current, total))
 }
 
 func profileShare(comp []ProfileResult, in func(string) bool, v bulwark.IndicatorValue) bulwark.IndicatorValue {
@@ -302,14 +307,7 @@ func profileShare(comp []ProfileResult, in func(string) bool, v bulwark.Indicato
 			}
 		}
 	}
-	if pairs == 0 {
-		v.Detail = "not measured: no profile applies"
-		return v
-	}
-	v.Measured, v.Value = true, float64(meeting)/float64(pairs)
-	v.Score = v.Value
-	v.Detail = fmt.Sprintf("%d of %d (organization, profile) pair(s) meet every requirement", meeting, pairs)
-	return v
+	return share(v, meeting, pairs, "no profile applies", fmt.Sprintf("%d of %d (organization, profile) pair(s) meet every requirement", meeting, pairs))
 }
 
 func kevOnTime(d *Data, in func(string) bool, v bulwark.IndicatorValue) bulwark.IndicatorValue {
@@ -380,20 +378,14 @@ func remediationOnTime(d *Data, in func(string) bool, v bulwark.IndicatorValue) 
 			onTime++
 		}
 	}
-	if total == 0 {
-		v.Detail = "not measured: no finding fixed in the last 365 days"
-		return v
-	}
-	v.Measured, v.Value = true, float64(onTime)/float64(total)
-	v.Score = v.Value
+	detail := fmt.Sprintf("%d of %d fixed within the deadline; median days", onTime, total)
 	med := MedianDays(d.Remediations, in)
-	v.Detail = fmt.Sprintf("%d of %d fixed within the deadline; median days", onTime, total)
 	for _, dec := range []bulwark.SSVCDecision{bulwark.SSVCAct, bulwark.SSVCAttend, bulwark.SSVCTrackStar, bulwark.SSVCTrack} {
 		if m, ok := med[dec]; ok {
-			v.Detail += fmt.Sprintf(" %s %.1f", dec, m)
+			detail += fmt.Sprintf(" %s %.1f", dec, m)
 		}
 	}
-	return v
+	return share(v, onTime, total, "no finding fixed in the last 365 days", detail)
 }
 
 func recoveryTested(d *Data, in func(string) bool, v bulwark.IndicatorValue) bulwark.IndicatorValue {
@@ -407,14 +399,7 @@ func recoveryTested(d *Data, in func(string) bool, v bulwark.IndicatorValue) bul
 			tested++
 		}
 	}
-	if total == 0 {
-		v.Detail = "not measured: no FIPS 199 high service"
-		return v
-	}
-	v.Measured, v.Value = true, float64(tested)/float64(total)
-	v.Score = v.Value
-	v.Detail = fmt.Sprintf("%d of %d critical service(s) with every system's recovery tested", tested, total)
-	return v
+	return share(v, tested, total, "no FIPS 199 high service", fmt.Sprintf("%d of %d critical service(s) with every system's recovery tested", tested, total))
 }
 
 // Driver is one indicator's share of the change between two snapshots.

@@ -147,16 +147,7 @@ func synthCity(assets int) *bulwark.GraphData {
 	return d
 }
 
-func benchAssets(tb testing.TB) int {
-	if s := os.Getenv("BULWARK_BENCH_ASSETS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			tb.Fatalf("BULWARK_BENCH_ASSETS=%q: want a positive integer", s)
-		}
-		return n
-	}
-	return 20000
-}
+func benchAssets(tb testing.TB) int { return testenv.BenchAssets(tb) }
 
 // TestSyntheticCityMatchesOracle checks the realistic shape (shared
 // infrastructure, nested groups, common modes, cycles) against the oracle.

@@ -18,20 +18,8 @@ import (
 	"bulwark/internal/testenv"
 )
 
-// benchAssets is the city size for the import and graph benchmarks:
-// BULWARK_BENCH_ASSETS (e.g. 1000000), default 20,000 so that a plain
-// -bench run stays quick.
-func benchAssets(b *testing.B) int {
-	n := 20000
-	if s := os.Getenv("BULWARK_BENCH_ASSETS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			b.Fatalf("BULWARK_BENCH_ASSETS=%q is not a positive number", s)
-		}
-		n = v
-	}
-	return n
-}
+// benchAssets is the city size for the import and graph benchmarks.
+func benchAssets(b *testing.B) int { return testenv.BenchAssets(b) }
 
 // importGenerated streams a generated city of n assets (each with CPEs and
 // a system link, plus the generator's services and systems) into st in

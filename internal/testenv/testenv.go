@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -99,4 +100,19 @@ func Chromium(tb testing.TB) string {
 	}
 	missing(tb, "Chromium (install Debian's chromium package)")
 	return ""
+}
+
+// BenchAssets is the city size of the scale benchmarks:
+// BULWARK_BENCH_ASSETS (e.g. 1000000), default 20,000 so that a plain
+// -bench run stays quick.
+func BenchAssets(tb testing.TB) int {
+	s := os.Getenv("BULWARK_BENCH_ASSETS")
+	if s == "" {
+		return 20_000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		tb.Fatalf("BULWARK_BENCH_ASSETS=%q: want a positive integer", s)
+	}
+	return n
 }
