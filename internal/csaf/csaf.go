@@ -32,9 +32,9 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"bulwark"
+	"bulwark/internal/jsonptr"
 )
 
 // Default limits. The largest CISA advisory is about 0.6 MiB and no
@@ -163,31 +163,12 @@ func semanticError(file string, data []byte, err error) error {
 		p.Line, p.Column = position(data, se.ByteOffset)
 		switch {
 		case se.JSONKind != 0 && se.GoType != nil:
-			p.Message = fmt.Sprintf("unexpected JSON %s where %s belongs", kindName(se.JSONKind), goKindName(se.GoType))
+			p.Message = fmt.Sprintf("unexpected JSON %s where %s belongs", jsonptr.KindName(se.JSONKind), goKindName(se.GoType))
 		case se.Err != nil:
 			p.Message = se.Err.Error()
 		}
 	}
 	return invalid(p)
-}
-
-// kindName names a JSON kind in words.
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "value"
 }
 
 // goKindName names the JSON kind a Go type decodes from, so that errors do

@@ -8,6 +8,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"bulwark"
+	"bulwark/internal/jsonptr"
 )
 
 // ---- NVD JSON 1.1 ----
@@ -15,7 +16,7 @@ import (
 func stringMember(want string) func(*envInfo, jsontext.Value) string {
 	return func(_ *envInfo, v jsontext.Value) string {
 		if v.Kind() != '"' {
-			return fmt.Sprintf("is a JSON %s, want a string", kindName(v.Kind()))
+			return fmt.Sprintf("is a JSON %s, want a string", jsonptr.KindName(v.Kind()))
 		}
 		if want != "" {
 			var s string

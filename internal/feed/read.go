@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"bulwark"
+	"bulwark/internal/jsonptr"
 )
 
 // maxProblems bounds the problems kept for one file, so that a file of a
@@ -434,7 +435,7 @@ func (rd *reader) frameEnvelope(p *pipeline, r io.Reader, spec envelope) error {
 		return fail("", err)
 	}
 	if tok.Kind() != '{' {
-		return fileError(bulwark.EINVALID, rd.name, "", fmt.Sprintf("top level is a JSON %s, want the object of %s", kindName(tok.Kind()), spec.kind))
+		return fileError(bulwark.EINVALID, rd.name, "", fmt.Sprintf("top level is a JSON %s, want the object of %s", jsonptr.KindName(tok.Kind()), spec.kind))
 	}
 	var env envInfo
 	seen := map[string]bool{}
@@ -449,7 +450,7 @@ func (rd *reader) frameEnvelope(p *pipeline, r io.Reader, spec envelope) error {
 			return fail("", err)
 		}
 		name := tok.String()
-		where := "/" + escapePointer(name)
+		where := "/" + jsonptr.Escape(name)
 		if seen[name] {
 			return fileError(bulwark.EINVALID, rd.name, where, fmt.Sprintf("duplicate member %q", name))
 		}
@@ -493,7 +494,7 @@ func (rd *reader) frameArray(p *pipeline, dec *jsontext.Decoder, allow func(), f
 			_, err := dec.ReadToken()
 			return fail(where, err)
 		}
-		return fileError(bulwark.EINVALID, rd.name, where, fmt.Sprintf("is a JSON %s, want an array of records", kindName(k)))
+		return fileError(bulwark.EINVALID, rd.name, where, fmt.Sprintf("is a JSON %s, want an array of records", jsonptr.KindName(k)))
 	}
 	dec.ReadToken()
 	for i := 0; ; i++ {
@@ -538,7 +539,7 @@ func (rd *reader) frameDocuments(p *pipeline, r io.Reader) error {
 			return rd.jsonError("", err, lim)
 		}
 		if raw.Kind() != '{' {
-			return fileError(bulwark.EINVALID, rd.name, "", fmt.Sprintf("top level is a JSON %s, want an object", kindName(raw.Kind())))
+			return fileError(bulwark.EINVALID, rd.name, "", fmt.Sprintf("top level is a JSON %s, want an object", jsonptr.KindName(raw.Kind())))
 		}
 		if !p.send(&job{raw: cloneRecord(raw), env: envInfo{}}) {
 			return nil
@@ -640,41 +641,4 @@ func (rd *reader) jsonError(where string, err error, lim *limitReader) error {
 		return fileError(bulwark.EINVALID, rd.name, where, "truncated: unexpected end of input")
 	}
 	return fileError(bulwark.EINVALID, rd.name, where, fmt.Sprintf("reading: %v", err))
-}
-
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "value"
-}
-
-// escapePointer escapes a member name as a JSON pointer reference token.
-func escapePointer(s string) string {
-	if !bytes.ContainsAny([]byte(s), "~/") {
-		return s
-	}
-	b := make([]byte, 0, len(s)+4)
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '~':
-			b = append(b, '~', '0')
-		case '/':
-			b = append(b, '~', '1')
-		default:
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"bulwark"
+	"bulwark/internal/jsonptr"
 )
 
 // problem returns a record-level problem at pointer (relative to the
@@ -30,7 +31,7 @@ func unmarshal(raw []byte, v any) *bulwark.Problem {
 	var syn *jsontext.SyntacticError
 	switch {
 	case errors.As(err, &sem):
-		msg := "cannot decode JSON " + kindName(sem.JSONKind)
+		msg := "cannot decode JSON " + jsonptr.KindName(sem.JSONKind)
 		if sem.GoType != nil {
 			msg += " into " + goTypeName(sem.GoType.String())
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"bulwark"
+	"bulwark/internal/jsonptr"
 )
 
 // Namespace is the OSCAL property namespace of Bulwark's own properties
@@ -91,7 +92,7 @@ func checkJSON(name string, data []byte, root string) error {
 			return syntaxError(name, err)
 		}
 		if n == 0 && tok.Kind() != '{' {
-			return invalid(name, "", "top level is a JSON %s, not an object holding %q", kindName(tok.Kind()), root)
+			return invalid(name, "", "top level is a JSON %s, not an object holding %q", jsonptr.KindName(tok.Kind()), root)
 		}
 		k := tok.Kind()
 		if (k == '{' || k == '[') && dec.StackDepth() > MaxDepth {
@@ -106,7 +107,7 @@ func checkJSON(name string, data []byte, root string) error {
 					sawRoot = true
 				case "$schema":
 				default:
-					return invalid(name, "/"+escapePointer(mem), "unexpected top-level member %q: an OSCAL %s document holds only %q (and optionally \"$schema\")", mem, root, root)
+					return invalid(name, "/"+jsonptr.Escape(mem), "unexpected top-level member %q: an OSCAL %s document holds only %q (and optionally \"$schema\")", mem, root, root)
 				}
 			}
 		}
@@ -128,7 +129,7 @@ func decode(name string, data []byte, v any) error {
 	if errors.As(err, &se) {
 		msg := "cannot decode"
 		if se.JSONKind != 0 {
-			msg = "unexpected JSON " + kindName(se.JSONKind)
+			msg = "unexpected JSON " + jsonptr.KindName(se.JSONKind)
 		}
 		if se.Err != nil {
 			msg += ": " + strings.TrimPrefix(se.Err.Error(), "json: ")
@@ -154,27 +155,4 @@ func syntaxError(name string, err error) error {
 		return invalid(name, "", "unexpected end of input (truncated document?)")
 	}
 	return invalid(name, "", "%s", strings.TrimPrefix(err.Error(), "jsontext: "))
-}
-
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case '0':
-		return "number"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "value"
-}
-
-// escapePointer escapes s as a JSON pointer reference token.
-func escapePointer(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
