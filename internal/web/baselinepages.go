@@ -153,7 +153,7 @@ func (h *Handler) showReadiness(w http.ResponseWriter, r *http.Request, p bulwar
 	}{Labels: []string{}, Values: []float64{}}
 	for _, s := range hist {
 		if s.Index >= 0 {
-			trend.Labels = append(trend.Labels, formatTime(s.At))
+			trend.Labels = append(trend.Labels, s.At.UTC().Format("2006-01-02 15:04"))
 			trend.Values = append(trend.Values, s.Index)
 			page.TrendSize++
 		}

@@ -29,6 +29,12 @@ func alice() context.Context {
 	return bulwark.WithPrincipal(context.Background(), bulwark.Principal{Org: webtest.OrgWater, Role: bulwark.RoleAnalyst, Name: "alice@water.example"})
 }
 
+// cityAdmin is an administrator of the water department, a city
+// organization: only such publish profiles.
+func cityAdmin() context.Context {
+	return bulwark.WithPrincipal(context.Background(), bulwark.Principal{Org: webtest.OrgWater, Role: bulwark.RoleAdmin, Name: "ada@water.example"})
+}
+
 func newBaselineEnv(t *testing.T, notes string) *baselineEnv {
 	t.Helper()
 	e := newEnv(t, webtest.Options{Meters: 3})
@@ -69,7 +75,7 @@ func newBaselineEnv(t *testing.T, notes string) *baselineEnv {
 			{Control: "1.B", MinStatus: bulwark.StatusPartial},
 			{Control: "2.A", MinStatus: bulwark.StatusPartial},
 		}}
-	if err := bs.PutProfile(ctx, p); err != nil {
+	if err := bs.PutProfile(cityAdmin(), p); err != nil {
 		t.Fatal(err)
 	}
 	return &baselineEnv{env: e, csf: csf.ID, cpg: cpg.ID}
