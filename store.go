@@ -25,6 +25,7 @@ type Store interface {
 	VulnStore
 	SBOMStore
 	BaselineStore
+	RiskStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"CC02_ConcurrentResultEdits", testConcurrentResultEdits},
 		{"ProfilesAndSnapshots", testProfilesAndSnapshots},
 		{"RemediationTimes", testRemediationTimes},
+		{"AC01_Risks", testRisks},
+		{"CC03_ConcurrentRiskEdits", testConcurrentRiskEdits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
