@@ -132,7 +132,7 @@ func (h *Handler) showReadiness(w http.ResponseWriter, r *http.Request, p bulwar
 		return
 	}
 	page := &ReadinessPage{Base: h.base(r, p, "readiness", "Readiness"), Measured: snap.Index >= 0, Error: msg,
-		Recorded: r.URL.Query().Get("recorded") == "1"}
+		Recorded: r.URL.Query().Get("recorded") == "1", CityWide: scope == ""}
 	page.Charts = true
 	if page.Measured {
 		page.Index = strconv.FormatFloat(snap.Index, 'f', 1, 64)
@@ -225,19 +225,27 @@ func functionRows(d *baseline.Data, org string) []FunctionRow {
 
 // checkPost applies what every form post of these pages needs: a
 // same-origin request, a bounded body and the session's CSRF token. It
-// writes the refusal and returns false when one fails.
+// writes the refusal (as JSON to the editor's script) and returns false
+// when one fails.
 func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	refuse := func(status int, msg string) {
+		if wantsJSON(r) {
+			writeJSON(w, status, map[string]any{"error": msg, "conflict": false})
+			return
+		}
+		http.Error(w, msg, status)
+	}
 	if err := crossOrigin.Check(r); err != nil {
-		http.Error(w, "cross-origin request rejected", http.StatusForbidden)
+		refuse(http.StatusForbidden, "cross-origin request rejected")
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "the form is malformed or too large", http.StatusBadRequest)
+		refuse(http.StatusBadRequest, "the form is malformed or too large")
 		return false
 	}
 	if h.auth == nil || !h.auth.CheckCSRF(r) {
-		http.Error(w, "invalid or missing form token", http.StatusForbidden)
+		refuse(http.StatusForbidden, "invalid or missing form token; reload the page")
 		return false
 	}
 	return true

@@ -479,3 +479,65 @@ func TestBaselinePayloadsEscaped(t *testing.T) {
 		t.Error("the note's payload is not shown as text")
 	}
 }
+
+// TestBaselineHostileInput sends malformed and hostile path values and
+// form fields: never a 500, never an unescaped script.
+func TestBaselineHostileInput(t *testing.T) {
+	e := newBaselineEnv(t, "x")
+	c := e.loggedIn("alice@water.example")
+	token := e.csrf(c)
+	long := strings.Repeat("A", 20000)
+	script := url.PathEscape(`"><script>window.__xss=1</script>`)
+	for _, path := range []string{
+		"/assessments/" + long, "/assessments/" + script, "/assessments/" + e.csf + "/results/" + script, "/assessments/" + e.csf + "/results/" + long,
+		"/assessments/" + script + "/export.json", "/assessments/" + long + "/export.csv", "/profiles/" + script, "/profiles/" + long,
+	} {
+		res, body := e.get(c, path)
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %.70s: %d, want 404", path, res.StatusCode)
+		}
+		if strings.Contains(body, "<script>window.__xss") {
+			t.Errorf("GET %.70s reflects the script unescaped", path)
+		}
+	}
+	for _, path := range []string{"/assessments/" + e.csf + "?saved=" + url.QueryEscape(`"><script>window.__xss=1</script>`), "/readiness?recorded=" + script, "/gaps?x=" + long} {
+		res, body := e.get(c, path)
+		if res.StatusCode != 200 || strings.Contains(body, "<script>window.__xss") {
+			t.Errorf("GET %.70s: %d or reflected", path, res.StatusCode)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		form url.Values
+		want int
+	}{
+		{"/assessments/" + e.csf + "/results/" + script, url.Values{"status": {"partial"}}, 404},
+		{"/assessments/" + e.csf + "/results/NOPE-1", url.Values{"status": {"partial"}}, 400},
+		{"/assessments/" + long + "/results/GV.OC-01", url.Values{"status": {"partial"}}, 404},
+		{"/assessments/" + e.csf + "/results/GV.OC-01", url.Values{"status": {"partial"}, "base_rev": {"-1"}}, 400},
+		{"/assessments/" + e.csf + "/results/GV.OC-01", url.Values{"status": {"partial"}, "base_rev": {"1e9"}}, 400},
+		{"/assessments/" + e.csf + "/results/GV.OC-01", url.Values{"status": {"partial"}, "base_rev": {"1"}, "notes": {strings.Repeat("n", 10_001)}}, 413},
+		{"/assessments/" + e.csf + "/results/GV.OC-01", url.Values{"status": {"partial"}, "base_rev": {"1"}, "ev_kind": {"file"}, "ev_title": {"x"}, "ev_url": {""},
+			"ev_sha256": {"zz"}, "ev_size": {"1"}}, 400},
+		{"/assessments/" + e.csf + "/results/GV.OC-01", url.Values{"status": {"partial"}, "base_rev": {"1"}, "ev_kind": {"link"}, "ev_title": {"x"}, "ev_url": {"https://a.example"},
+			"ev_sha256": {""}, "ev_size": {"-5"}}, 400},
+		{"/assessments", url.Values{"catalog": {"csf-2.0"}, "scope_kind": {"organization"}, "title": {long}}, 400},
+		{"/assessments", url.Values{"catalog": {long}, "scope_kind": {"organization"}}, 400}, // over the 16 KiB form cap
+		{"/assessments", url.Values{"catalog": {long[:2000]}, "scope_kind": {"organization"}}, 404},
+		{"/assessments", url.Values{"catalog": {"csf-2.0"}, "scope_kind": {"service"}, "scope": {script}}, 404},
+	} {
+		tc.form.Set("csrf_token", token)
+		res, body := e.post(c, tc.path, tc.form)
+		if res.StatusCode != tc.want {
+			t.Errorf("POST %.60s %.80v: %d, want %d", tc.path, tc.form, res.StatusCode, tc.want)
+		}
+		if strings.Contains(body, "<script>window.__xss") {
+			t.Errorf("POST %.60s reflects the script unescaped", tc.path)
+		}
+	}
+	// The script gets JSON refusals, also for a missing token.
+	if status, out := e.postJSON(c, "/assessments/"+e.csf+"/results/GV.OC-01", url.Values{"status": {"partial"}}); status != 403 ||
+		!strings.Contains(out["error"].(string), "form token") {
+		t.Errorf("script post without token: %d %v", status, out)
+	}
+}

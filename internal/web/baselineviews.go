@@ -16,6 +16,7 @@ type ReadinessPage struct {
 	Drivers    []DriverRow
 	Since      string // when the last snapshot was recorded, "" if never
 	CanRecord  bool   // the caller may record a snapshot (a city admin)
+	CityWide   bool   // the trend is the city's (recorded over every organization)
 	Recorded   bool   // a snapshot was just recorded
 	Error      string
 }
