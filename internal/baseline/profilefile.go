@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 // MaxProfileBytes caps a profile file: a baseline is a page of
@@ -52,7 +52,7 @@ func ParseProfile(r io.Reader, name string) (*bulwark.Profile, error) {
 	dec.KnownFields(true)
 	var pf profileFile
 	if err := dec.Decode(&pf); err != nil {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "%s: %s", name, yamlMessage(err))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "%s: %s", name, yamlerr.Message(err))
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -63,14 +63,4 @@ func ParseProfile(r io.Reader, name string) (*bulwark.Profile, error) {
 		p.Requirements = append(p.Requirements, bulwark.ProfileRequirement{Control: r.Control, MinStatus: bulwark.ImplStatus(r.MinStatus), MinTier: r.MinTier})
 	}
 	return p, nil
-}
-
-// yamlMessage keeps yaml.v3's located message ("line 4: field bogus not
-// found in type …") without its Go type names.
-func yamlMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-	msg = strings.ReplaceAll(msg, " in type baseline.profileFile", "")
-	msg = strings.ReplaceAll(msg, " in type baseline.requirementFile", "")
-	return msg
 }
