@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -249,8 +251,16 @@ func TestBaselineEditor(t *testing.T) {
 	}
 	noScriptRan(t, ctx, "editor")
 
+	// When the session has ended, a change says so instead of "saved".
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	change(t, ctx, "GV.OC-03", "status", "implemented")
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](saveState("GV.OC-03")+`.indexOf('session has ended') >= 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("after the session ended the row says %q", eval[string](t, ctx, saveState("GV.OC-03")))
+	}
+
 	t.Run("viewer of another organization", func(t *testing.T) {
-		click(t, ctx, "#logout")
 		login(t, ctx, base, "bob@port.example")
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(editor))
 		if err != nil {

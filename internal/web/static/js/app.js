@@ -403,10 +403,15 @@
       headers: { 'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
       body: body.toString()
     }).then(function (r) {
+      // A redirect means the session ended (the login page answered).
+      if (r.redirected || (r.headers.get('Content-Type') || '').indexOf('application/json') !== 0) {
+        return { status: r.redirected ? 401 : r.status, body: { error: r.redirected ?
+          'Not saved: your session has ended. Log in again in another tab, then repeat the change.' : 'Not saved (HTTP ' + r.status + ').' } };
+      }
       return r.json().catch(function () { return { error: 'HTTP ' + r.status }; }).then(function (j) { return { status: r.status, body: j }; });
     }).then(function (res) {
       var j = res.body || {};
-      if (res.status === 200) {
+      if (res.status === 200 && typeof j.rev === 'number') {
         form.querySelector('.base-rev').value = String(j.rev);
         var rev = form.querySelector('.rev');
         if (rev) { rev.textContent = 'rev ' + j.rev + ' by ' + j.assessor + ', ' + j.at; }
