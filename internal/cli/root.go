@@ -103,6 +103,7 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newGapsCmd(e),
 		newReadinessCmd(e),
 		newReportCmd(e),
+		newRisksCmd(e),
 	)
 	return root
 }
