@@ -37,22 +37,17 @@ func (s *Service) Report(ctx context.Context, opt ReportOptions) (*report.Report
 	if opt.Org != "" && !containsOrg(d.Orgs, opt.Org) {
 		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", trunc(opt.Org, 128))
 	}
-	city, orgs := Compute(d)
-	snap := city
-	for _, o := range orgs {
-		if o.Org == opt.Org && opt.Org != "" {
-			snap = o
-		}
+	snap, hist, err := s.Current(ctx, opt.Org, reportTrend)
+	if err != nil {
+		return nil, err
 	}
 	r := &report.Report{Title: "Cyber readiness report", City: opt.City, Generated: d.Now, Org: opt.Org,
 		Index: snap.Index, Measured: snap.Index >= 0}
 	if r.City == "" {
 		r.City = "the city"
 	}
-
-	hist, err := s.History(ctx, opt.Org, reportTrend)
-	if err != nil {
-		return nil, err
+	if opt.Org == "" && !seesAll(ctx) {
+		r.Notes = append(r.Notes, "The index, its trend and the indicators cover the whole city; coverage, compliance, gaps, exposure and overdue actions cover the organizations you can see.")
 	}
 	for _, h := range hist {
 		if h.Index >= 0 {
@@ -107,6 +102,13 @@ func (s *Service) Report(ctx context.Context, opt ReportOptions) (*report.Report
 		return nil, err
 	}
 	return r, nil
+}
+
+// seesAll reports whether the caller of ctx is the System principal (who
+// sees every organization).
+func seesAll(ctx context.Context) bool {
+	p, ok := bulwark.PrincipalFrom(ctx)
+	return ok && p.System
 }
 
 func containsOrg(orgs []Org, id string) bool {

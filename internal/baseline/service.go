@@ -614,6 +614,36 @@ func (s *Service) Readiness(ctx context.Context) (city bulwark.IndexSnapshot, or
 	return city, orgs, nil
 }
 
+// Current returns the index of org now and its recorded history (at most
+// limit snapshots, oldest first), computed on the same footing so that
+// the trend and the drivers compare like with like. The city's index
+// (org "") is computed over the whole city, as its history is: it is an
+// aggregate every signed-in caller may read. An organization's is
+// computed over its own data, which whoever may see the organization sees
+// whole.
+func (s *Service) Current(ctx context.Context, org string, limit int) (bulwark.IndexSnapshot, []bulwark.IndexSnapshot, error) {
+	hist, err := s.st.IndexHistory(ctx, org, limit) // also: is org visible?
+	if err != nil {
+		return bulwark.IndexSnapshot{}, nil, err
+	}
+	if org == "" {
+		ctx = bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
+	}
+	city, orgs, err := s.Readiness(ctx)
+	if err != nil {
+		return bulwark.IndexSnapshot{}, nil, err
+	}
+	if org == "" {
+		return city, hist, nil
+	}
+	for _, o := range orgs {
+		if o.Org == org {
+			return o, hist, nil
+		}
+	}
+	return bulwark.IndexSnapshot{}, nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", trunc(org, 128))
+}
+
 // Record computes the index of the city and of every organization over
 // the whole city and appends them to the history. The caller must be the
 // System principal (a scheduled job) or a city administrator; the

@@ -263,3 +263,38 @@ func TestRecordIfDue(t *testing.T) {
 		t.Errorf("history: %v, %d snapshots, want 2", err, len(h))
 	}
 }
+
+// TestCurrentComparesLikeWithLike: the city's index now is computed over
+// the whole city, as its recorded history is, whoever asks; an
+// organization's only for those who may see it.
+func TestCurrentComparesLikeWithLike(t *testing.T) {
+	s, db := openHarbor(t)
+	water := userCtx("city-water", bulwark.RoleAnalyst)
+	a := &bulwark.Assessment{Catalog: CSFCatalog, ScopeKind: bulwark.ScopeOrganization, Scope: "city-water"}
+	if err := db.CreateAssessment(water, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetResult(water, a.ID, bulwark.ResultChange{Control: "GV.OC-01", Status: bulwark.StatusImplemented}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(sysCtx()); err != nil {
+		t.Fatal(err)
+	}
+	power := userCtx("harbor-power", bulwark.RoleViewer)
+	now, hist, err := s.Current(power, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || now.Index != hist[0].Index {
+		t.Errorf("power's view of the city: now %v, recorded %+v: want the same footing", now.Index, hist)
+	}
+	if d := Drivers(hist[0], now); len(d) != 0 {
+		t.Errorf("nothing changed, yet drivers %+v", d)
+	}
+	if _, _, err := s.Current(power, "city-water", 10); bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
+		t.Errorf("power reading water's index: %v", err)
+	}
+	if w, _, err := s.Current(water, "city-water", 10); err != nil || w.Org != "city-water" {
+		t.Errorf("water's own index: %v %+v", err, w)
+	}
+}

@@ -103,10 +103,11 @@ func (h *Handler) readiness(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 	h.showReadiness(w, r, p, http.StatusOK, "")
 }
 
-// showReadiness renders the dashboard: the index computed now over what
-// the caller sees, the recorded trend of the caller's scope (the city for
-// city organizations, else the caller's organization) and the drivers of
-// the change since the last recorded snapshot.
+// showReadiness renders the dashboard for the caller's scope (the city
+// for city organizations, else the caller's organization): the index now
+// and its recorded trend, computed on the same footing (see
+// baseline.Service.Current), and the drivers of the change since the last
+// recorded snapshot. Coverage per function is over what the caller sees.
 func (h *Handler) showReadiness(w http.ResponseWriter, r *http.Request, p bulwark.Principal, status int, msg string) {
 	ctx := r.Context()
 	d, _, err := h.baselines.Gather(ctx)
@@ -114,19 +115,13 @@ func (h *Handler) showReadiness(w http.ResponseWriter, r *http.Request, p bulwar
 		h.fail(w, r, p, err)
 		return
 	}
-	city, orgs := baseline.Compute(d)
-	scope, snap := "", city
+	scope := ""
 	if !p.System {
 		if o, err := h.st.FindOrganization(ctx, p.Org); err == nil && o.Purview != bulwark.PurviewCity {
 			scope = p.Org
-			for _, s := range orgs {
-				if s.Org == p.Org {
-					snap = s
-				}
-			}
 		}
 	}
-	hist, err := h.baselines.History(ctx, scope, trendShown)
+	snap, hist, err := h.baselines.Current(ctx, scope, trendShown)
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
