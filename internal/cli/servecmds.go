@@ -21,6 +21,7 @@ import (
 	"bulwark/internal/depgraph"
 	"bulwark/internal/feed"
 	"bulwark/internal/generate"
+	"bulwark/internal/risk"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
 )
@@ -64,6 +65,9 @@ proxy in production and pass --secure-cookies.`,
 			if recEvery > 0 {
 				go m.Baselines.RunRecorder(e.ctx, recEvery)
 			}
+			// Accepted risks whose acceptance has expired are re-opened
+			// (as a revision saying so) within the hour.
+			go risk.New(m.Store, log).RunReopener(e.ctx, time.Hour)
 			return m.Serve(e.ctx)
 		},
 	}

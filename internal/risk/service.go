@@ -250,3 +250,23 @@ func (s *Service) ReopenExpired(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// RunReopener re-opens expired acceptances at start and then every
+// interval until ctx ends; failures are logged and retried next time.
+func (s *Service) RunReopener(ctx context.Context, every time.Duration) {
+	for {
+		if n, err := s.ReopenExpired(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("re-open expired risk acceptances", "error", err)
+		} else if n > 0 {
+			s.log.Info("re-opened risks whose acceptance expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
