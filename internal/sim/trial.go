@@ -1,0 +1,584 @@
+package sim
+
+// The engine of one trial. A worker owns reusable state sized to the graph
+// and resets only what a trial touched, so a trial that fails 1% of a
+// million nodes costs about 1% of the graph, not all of it.
+//
+// A node's failure is a counter: bad[x] counts its active direct hit (0 or
+// 1), its failed ungrouped hard dependencies and its broken hard
+// redundancy groups (a group is broken when at least size-need+1 of its
+// members are down). x is failed iff bad[x] > 0. Counters only ever change
+// by the transitions of other nodes, so failing and restoring cost the
+// edges of the nodes that change state.
+//
+// Counters alone would keep a cycle down forever once each member holds
+// the next one down; so whenever a counter of a node on a cycle drops but
+// stays positive, the node's cyclic component is re-evaluated from its
+// direct hits and outside causes (the least fixpoint, which is what
+// depgraph's static analysis computes).
+
+// queue item kinds.
+const (
+	qStart    = iota // scenario event x starts
+	qCrewDone        // a crew finished restoring node x
+	qBackOn          // node x's outside outage ended
+)
+
+type qitem struct {
+	t    float64
+	seq  uint32
+	kind uint8
+	x    int32
+}
+
+func qless(a, b *qitem) bool { return a.t < b.t || a.t == b.t && a.seq < b.seq }
+
+// job is restoration work waiting for a crew.
+type job struct {
+	prio uint64
+	x    int32
+	d    float64
+}
+
+func jless(a, b *job) bool { return a.prio > b.prio || a.prio == b.prio && a.x < b.x }
+
+// attrib is loss (person-hours) attributed to a directly hit node.
+type attrib struct {
+	x    int32
+	loss float64
+}
+
+// trialResult receives one trial's output.
+type trialResult struct {
+	down   []float64 // per service, hours
+	maxOut []float64 // per service, longest outage
+	loss   float64   // person-hours
+	goal   bool
+	attr   []attrib
+}
+
+type worker struct {
+	m    *Model
+	c    *compiled
+	seed uint64
+
+	bad     []int32
+	direct  []bool
+	nhit    []uint16
+	touched []int32
+	gdown   []int32
+	tgroups []int32
+
+	stack  []int32
+	dirty  []int32
+	dmark  []bool // per cyclic component: in dirty
+	rmark  []uint32
+	repoch uint32
+	q      []int32
+	rose   []int32
+
+	since    []float64
+	cause    []int32
+	critDown int
+
+	free    []int32
+	pstamp  []uint32
+	pepoch  uint32
+	waiting [][]job
+	tpools  []int32
+	pready  []bool
+	pending []int32
+
+	heap []qitem
+	seq  uint32
+
+	trial int
+	out   *trialResult
+	trace *Trace
+}
+
+func newWorker(m *Model, c *compiled, seed uint64) *worker {
+	return &worker{
+		m: m, c: c, seed: seed,
+		bad: make([]int32, m.n), direct: make([]bool, m.n), nhit: make([]uint16, m.n),
+		gdown: make([]int32, len(m.gOwner)),
+		dmark: make([]bool, len(m.cycOff)), rmark: make([]uint32, m.n),
+		since: make([]float64, len(m.svc)), cause: make([]int32, len(m.svc)),
+		free: make([]int32, len(m.pools)), pstamp: make([]uint32, len(m.pools)),
+		waiting: make([][]job, len(m.pools)), pready: make([]bool, len(m.pools)),
+	}
+}
+
+func (w *worker) push(it qitem) {
+	it.seq = w.seq
+	w.seq++
+	h := append(w.heap, it)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !qless(&h[i], &h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	w.heap = h
+}
+
+func (w *worker) pop() qitem {
+	h := w.heap
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		s := l
+		if r := l + 1; r < len(h) && qless(&h[r], &h[l]) {
+			s = r
+		}
+		if !qless(&h[s], &h[i]) {
+			break
+		}
+		h[i], h[s] = h[s], h[i]
+		i = s
+	}
+	w.heap = h
+	return top
+}
+
+func pushJob(q []job, j job) []job {
+	q = append(q, j)
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !jless(&q[i], &q[p]) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+	return q
+}
+
+func popJob(q []job) (job, []job) {
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q = q[:last]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= len(q) {
+			break
+		}
+		s := l
+		if r := l + 1; r < len(q) && jless(&q[r], &q[l]) {
+			s = r
+		}
+		if !jless(&q[s], &q[i]) {
+			break
+		}
+		q[i], q[s] = q[s], q[i]
+		i = s
+	}
+	return top, q
+}
+
+// run simulates trial into out.
+func (w *worker) run(trial int, out *trialResult) {
+	m, c := w.m, w.c
+	w.trial, w.out = trial, out
+	clear(out.down)
+	clear(out.maxOut)
+	out.attr = out.attr[:0]
+	out.loss = 0
+	w.critDown = 0
+	w.pepoch++
+	w.seq = 0
+	w.heap = w.heap[:0]
+	for k := range c.events {
+		ev := &c.events[k]
+		t := ev.start.Quantile(draw(w.seed, trial, streamStart, uint64(k)))
+		if t <= c.horizon && len(ev.nodes) > 0 {
+			w.push(qitem{t: t, kind: qStart, x: int32(k)})
+		}
+	}
+	goalAt := c.goal.Within
+	snapped := false
+	critAt := 0
+	for len(w.heap) > 0 && w.heap[0].t <= c.horizon {
+		it := w.pop()
+		if !snapped && it.t > goalAt {
+			snapped, critAt = true, w.critDown
+		}
+		switch it.kind {
+		case qStart:
+			w.start(it.x, it.t)
+		case qCrewDone:
+			w.restored(it.x, it.t)
+			p := m.pool[it.x]
+			w.free[p]++
+			w.ready(p)
+		case qBackOn:
+			w.restored(it.x, it.t)
+		}
+		// Crews are dispatched once everything happening at this instant
+		// is known, so simultaneous hits compete by priority.
+		if len(w.heap) == 0 || w.heap[0].t > it.t {
+			w.dispatch(it.t)
+		}
+	}
+	if !snapped {
+		critAt = w.critDown
+	}
+	// Close outages still open at the horizon; blame the hit that started them.
+	for s, x := range m.svc {
+		if w.bad[x] > 0 {
+			w.closeOutage(s, c.horizon, w.cause[s])
+		}
+	}
+	out.goal = m.nCrit == 0 || float64(m.nCrit-critAt) >= c.goal.Share*float64(m.nCrit)-1e-9
+	// Reset what the trial touched.
+	for _, x := range w.touched {
+		w.bad[x], w.direct[x], w.nhit[x] = 0, false, 0
+	}
+	w.touched = w.touched[:0]
+	for _, gi := range w.tgroups {
+		w.gdown[gi] = 0
+	}
+	w.tgroups = w.tgroups[:0]
+	for _, p := range w.tpools {
+		w.waiting[p] = w.waiting[p][:0]
+	}
+	for _, p := range w.pending {
+		w.pready[p] = false
+	}
+	w.pending = w.pending[:0]
+	w.tpools = w.tpools[:0]
+}
+
+// start fires scenario event k at time t.
+func (w *worker) start(k int32, t float64) {
+	ev := &w.c.events[k]
+	p := ev.prob(w.seed, w.trial, int(k))
+	w.event(t, "event", -1, k)
+	if p <= 0 {
+		return
+	}
+	var dur float64
+	if ev.external {
+		dur = ev.duration.Quantile(draw(w.seed, w.trial, streamDuration, uint64(k)))
+	}
+	if ev.joint {
+		if p < 1 && draw(w.seed, w.trial, streamJoint, uint64(k)) >= p {
+			return
+		}
+		p = 1
+	}
+	for _, x := range ev.nodes {
+		if p < 1 && draw(w.seed, w.trial, streamHit, pairKey(k, x)) >= p {
+			continue
+		}
+		w.hit(x, t, ev, dur)
+	}
+}
+
+// hit makes x directly down at t and starts (or queues) its restoration.
+func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
+	if w.direct[x] {
+		return // already down from an earlier hit: that restoration stands
+	}
+	m := w.m
+	if w.bad[x] == 0 && w.nhit[x] == 0 {
+		w.touched = append(w.touched, x)
+	}
+	w.direct[x] = true
+	w.nhit[x]++
+	w.event(t, "hit", x, -1)
+	w.raise(x, t)
+	if ev.external {
+		w.push(qitem{t: t + dur, kind: qBackOn, x: x})
+		return
+	}
+	r := &m.recs[m.rec[x]]
+	d := r.time(ev.noBackups).Quantile(draw(w.seed, w.trial, streamRestore, pairKey(x, int32(w.nhit[x]))))
+	p := m.pool[x]
+	if w.pstamp[p] != w.pepoch {
+		w.pstamp[p] = w.pepoch
+		w.free[p] = m.crews[p]
+		w.tpools = append(w.tpools, p)
+	}
+	w.waiting[p] = pushJob(w.waiting[p], job{prio: m.prio[x], x: x, d: d})
+	w.ready(p)
+}
+
+// ready notes that pool p may have work to dispatch.
+func (w *worker) ready(p int32) {
+	if !w.pready[p] {
+		w.pready[p] = true
+		w.pending = append(w.pending, p)
+	}
+}
+
+// dispatch starts waiting work on free crews at t, highest priority first.
+// Pools are independent, so their order does not matter.
+func (w *worker) dispatch(t float64) {
+	for _, p := range w.pending {
+		w.pready[p] = false
+		for w.free[p] > 0 && len(w.waiting[p]) > 0 {
+			var j job
+			j, w.waiting[p] = popJob(w.waiting[p])
+			w.free[p]--
+			w.event(t, "restore-start", j.x, -1)
+			w.push(qitem{t: t + j.d, kind: qCrewDone, x: j.x})
+		}
+	}
+	w.pending = w.pending[:0]
+}
+
+// raise adds x's direct hit to its counter and spreads the failure.
+func (w *worker) raise(x int32, t float64) {
+	w.bad[x]++
+	if w.bad[x] != 1 {
+		return
+	}
+	m := w.m
+	w.stack = append(w.stack[:0], x)
+	for len(w.stack) > 0 {
+		y := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		w.failed(y, t, x)
+		for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+			if v < 0 {
+				gi := ^v
+				w.gdown[gi]++
+				if w.gdown[gi] == 1 {
+					w.tgroups = append(w.tgroups, gi)
+				}
+				if w.gdown[gi] != m.gThresh[gi] {
+					continue
+				}
+				v = m.gOwner[gi]
+			}
+			w.bad[v]++
+			if w.bad[v] == 1 {
+				if w.nhit[v] == 0 {
+					w.touched = append(w.touched, v)
+				}
+				w.stack = append(w.stack, v)
+			}
+		}
+	}
+}
+
+// restored removes x's direct hit at t and brings back whatever that
+// frees, cycles included.
+func (w *worker) restored(x int32, t float64) {
+	w.direct[x] = false
+	w.event(t, "restored", x, -1)
+	w.stack = w.stack[:0]
+	w.lower(x)
+	m := w.m
+	for {
+		for len(w.stack) > 0 {
+			y := w.stack[len(w.stack)-1]
+			w.stack = w.stack[:len(w.stack)-1]
+			w.up(y, t, x)
+			for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+				if v < 0 {
+					gi := ^v
+					w.gdown[gi]--
+					if w.gdown[gi] != m.gThresh[gi]-1 {
+						continue
+					}
+					v = m.gOwner[gi]
+				}
+				w.lower(v)
+			}
+		}
+		if len(w.dirty) == 0 {
+			return
+		}
+		c := w.dirty[len(w.dirty)-1]
+		w.dirty = w.dirty[:len(w.dirty)-1]
+		w.dmark[c] = false
+		w.reeval(c, t, x)
+	}
+}
+
+// lower decrements v's counter: v comes up at zero; a node on a cycle that
+// stays down gets its component re-evaluated.
+func (w *worker) lower(v int32) {
+	w.bad[v]--
+	if w.bad[v] == 0 {
+		w.stack = append(w.stack, v)
+	} else if c := w.m.cyc[v]; c >= 0 && !w.dmark[c] {
+		w.dmark[c] = true
+		w.dirty = append(w.dirty, c)
+	}
+}
+
+// reeval recomputes which members of cyclic component c are down: the
+// least fixpoint from members held down by a direct hit or by something
+// outside c. Members that come up are pushed on the stack.
+func (w *worker) reeval(c int32, t float64, root int32) {
+	m := w.m
+	mem := m.cycNodes[m.cycOff[c]:m.cycOff[c+1]]
+	w.repoch++
+	if w.repoch == 0 {
+		clear(w.rmark)
+		w.repoch = 1
+	}
+	ep := w.repoch
+	down := ep // rmark == down: member was down before
+	// 1. Withdraw every down member's contribution to members of c.
+	any := false
+	for _, y := range mem {
+		if w.bad[y] > 0 {
+			any = true
+			w.rmark[y] = down
+		}
+	}
+	if !any {
+		return
+	}
+	for _, y := range mem {
+		if w.rmark[y] == down {
+			w.inside(y, c, -1)
+		}
+	}
+	// 2. Re-add from the members still held down, to a fixpoint.
+	w.repoch++
+	ep = w.repoch
+	q := w.q[:0]
+	for _, y := range mem {
+		if w.rmark[y] == down && w.bad[y] > 0 {
+			w.rmark[y] = ep
+			q = append(q, y)
+		}
+	}
+	for len(q) > 0 {
+		y := q[len(q)-1]
+		q = q[:len(q)-1]
+		for _, v := range w.inside(y, c, +1) {
+			if w.rmark[v] != ep {
+				w.rmark[v] = ep
+				q = append(q, v)
+			}
+		}
+	}
+	w.q = q
+	// 3. Members down before and not re-derived come up now. Their
+	// contributions inside c are already withdrawn; withdraw those
+	// outside, which may bring up more (the caller drains the stack).
+	for _, y := range mem {
+		if w.rmark[y] != down {
+			continue
+		}
+		w.up(y, t, root)
+		for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+			if v < 0 {
+				gi := ^v
+				if m.cyc[m.gOwner[gi]] == c {
+					continue
+				}
+				w.gdown[gi]--
+				if w.gdown[gi] != m.gThresh[gi]-1 {
+					continue
+				}
+				v = m.gOwner[gi]
+			} else if m.cyc[v] == c {
+				continue
+			}
+			w.lower(v)
+		}
+	}
+}
+
+// inside adds delta to the contribution of member y of cyclic component c
+// to the members of c, and returns the members whose counter rose from 0.
+func (w *worker) inside(y, c int32, delta int32) []int32 {
+	m := w.m
+	w.rose = w.rose[:0]
+	for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+		if v < 0 {
+			gi := ^v
+			o := m.gOwner[gi]
+			if m.cyc[o] != c {
+				continue
+			}
+			if delta < 0 {
+				if w.gdown[gi] == m.gThresh[gi] {
+					w.bad[o]--
+				}
+				w.gdown[gi]--
+				continue
+			}
+			w.gdown[gi]++
+			if w.gdown[gi] != m.gThresh[gi] {
+				continue
+			}
+			v = o
+		} else if m.cyc[v] != c {
+			continue
+		}
+		w.bad[v] += delta
+		if delta > 0 && w.bad[v] == 1 {
+			w.rose = append(w.rose, v)
+		}
+	}
+	return w.rose
+}
+
+// failed records that y went down at t because of the hit on root.
+func (w *worker) failed(y int32, t float64, root int32) {
+	w.event(t, "down", y, root)
+	s := w.m.svcIdx[y]
+	if s < 0 {
+		return
+	}
+	w.since[s], w.cause[s] = t, root
+	if w.m.critical[s] {
+		w.critDown++
+	}
+}
+
+// up records that y came back at t, brought back by restoring root.
+func (w *worker) up(y int32, t float64, root int32) {
+	w.event(t, "up", y, root)
+	s := w.m.svcIdx[y]
+	if s < 0 {
+		return
+	}
+	w.closeOutage(int(s), t, root)
+	if w.m.critical[s] {
+		w.critDown--
+	}
+}
+
+// closeOutage ends service s's outage at t and charges its person-hours to
+// root: the restoration that ended it (or, at the horizon, the hit that
+// began it).
+func (w *worker) closeOutage(s int, t float64, root int32) {
+	d := t - w.since[s]
+	out := w.out
+	out.down[s] += d
+	out.maxOut[s] = max(out.maxOut[s], d)
+	if loss := d * w.m.svcPop[s]; loss > 0 {
+		out.loss += loss
+		out.attr = append(out.attr, attrib{root, loss})
+	}
+}
+
+// event appends to the trace, when one is being recorded.
+func (w *worker) event(t float64, kind string, x, cause int32) {
+	if w.trace == nil {
+		return
+	}
+	w.trace.add(w.m, t, kind, x, cause)
+}
