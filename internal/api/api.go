@@ -16,6 +16,7 @@ import (
 	"bulwark"
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
+	"bulwark/internal/risk"
 	"bulwark/internal/vulns"
 )
 
@@ -63,6 +64,7 @@ type API struct {
 	st     bulwark.Store
 	vs     *vulns.Service
 	bs     *baseline.Service
+	rs     *risk.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -87,6 +89,7 @@ func New(st bulwark.Store, a *auth.Service, log *slog.Logger) http.Handler {
 type Services struct {
 	Vulns     *vulns.Service
 	Baselines *baseline.Service
+	Risks     *risk.Service
 }
 
 // NewWith is New with the process's services.
@@ -104,7 +107,10 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Baselines == nil {
 		svc.Baselines = baseline.New(st, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Risks == nil {
+		svc.Risks = risk.New(st, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -187,6 +193,15 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/readiness/history", reader, a.readinessHistory},
 		{"POST /api/v1/readiness/record", admin, a.recordReadiness},
 		{"GET /api/v1/report", reader, a.councilReport},
+
+		{"GET /api/v1/risks", reader, a.listRisks},
+		{"POST /api/v1/risks", writer, a.createRisk},
+		{"GET /api/v1/risks/heatmap", reader, a.riskHeatmap},
+		{"GET /api/v1/risks/analysis", reader, a.riskAnalysis},
+		{"GET /api/v1/risks/{id}", reader, a.getRisk},
+		{"PUT /api/v1/risks/{id}", writer, a.updateRisk},
+		{"GET /api/v1/risks/{id}/history", reader, a.riskHistory},
+		{"GET /api/v1/attack/techniques", reader, a.listTechniques},
 	}
 }
 

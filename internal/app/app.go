@@ -15,6 +15,7 @@ import (
 	"bulwark/internal/api"
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
+	"bulwark/internal/risk"
 	"bulwark/internal/server"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
@@ -40,7 +41,9 @@ type Main struct {
 	// Baselines is the one baselines service (its graph and catalog
 	// caches are shared the same way).
 	Baselines *baseline.Service
-	HTTP      *http.Server
+	// Risks is the one risk register service.
+	Risks *risk.Service
+	HTTP  *http.Server
 
 	ln net.Listener
 }
@@ -70,13 +73,14 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
 	vs := vulns.New(st, cfg.Log)
 	bs := baseline.New(st, cfg.Log)
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs}, a, cfg.Log)
+	rs := risk.New(st, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs}, a, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs}, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs}, a, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.

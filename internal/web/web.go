@@ -26,6 +26,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
+	"bulwark/internal/risk"
 	"bulwark/internal/vulns"
 )
 
@@ -50,9 +51,11 @@ type Handler struct {
 	// baselines serves catalogs, assessments, profiles, gaps and the
 	// readiness index, over st.
 	baselines *baseline.Service
-	log       *slog.Logger
-	pages     map[string]*template.Template
-	mux       *http.ServeMux
+	// risks is the risk register, over st.
+	risks *risk.Service
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
 	// loginKey signs the anti-forgery token of the login form, which has
 	// no session to bind a token to yet.
 	loginKey []byte
@@ -69,6 +72,7 @@ func New(st bulwark.Store, a *auth.Service, log *slog.Logger) (http.Handler, err
 type Services struct {
 	Vulns     *vulns.Service
 	Baselines *baseline.Service
+	Risks     *risk.Service
 }
 
 // NewWith is New with the process's services.
@@ -82,6 +86,9 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Baselines == nil {
 		svc.Baselines = baseline.New(st, log)
 	}
+	if svc.Risks == nil {
+		svc.Risks = risk.New(st, log)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -90,7 +97,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
