@@ -78,6 +78,8 @@ type Result struct {
 	// sum over services of population × hours down.
 	Loss Interval      `json:"loss_person_h"`
 	Top  []Contributor `json:"top"`
+	// MeanFailed is the mean number of node failures per trial.
+	MeanFailed float64 `json:"mean_failed"`
 
 	losses []float64 // per trial, for paired comparisons
 }
@@ -183,6 +185,7 @@ type aggregate struct {
 	losses  []float64
 	lossSum float64
 	lossSq  float64
+	failed  float64
 	attr    map[int32]float64
 }
 
@@ -213,6 +216,7 @@ func (a *aggregate) add(trial int, r *trialResult) {
 	a.losses = append(a.losses, r.loss)
 	a.lossSum += r.loss
 	a.lossSq += r.loss * r.loss
+	a.failed += float64(r.failed)
 	for _, at := range r.attr {
 		a.attr[at.x] += at.loss
 	}
@@ -271,6 +275,7 @@ func (a *aggregate) finish(res *Result, n, top int) {
 		res.Goal = &w
 	}
 	res.Loss = MeanCI(a.lossSum, a.lossSq, n)
+	res.MeanFailed = a.failed / float64(n)
 	res.losses = a.losses
 	type kv struct {
 		x int32

@@ -53,6 +53,7 @@ type trialResult struct {
 	down   []float64 // per service, hours
 	maxOut []float64 // per service, longest outage
 	loss   float64   // person-hours
+	failed int       // node failures (a node failing twice counts twice)
 	goal   bool
 	attr   []attrib
 }
@@ -197,6 +198,7 @@ func (w *worker) run(trial int, out *trialResult) {
 	clear(out.maxOut)
 	out.attr = out.attr[:0]
 	out.loss = 0
+	out.failed = 0
 	w.critDown = 0
 	w.pepoch++
 	w.seq = 0
@@ -538,6 +540,7 @@ func (w *worker) inside(y, c int32, delta int32) []int32 {
 // failed records that y went down at t because of the hit on root.
 func (w *worker) failed(y int32, t float64, root int32) {
 	w.event(t, "down", y, root)
+	w.out.failed++
 	s := w.m.svcIdx[y]
 	if s < 0 {
 		return
