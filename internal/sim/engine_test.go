@@ -187,6 +187,23 @@ b -> a g
 b -> m1 g
 a -> m2
 `, []string{"m2"}, 3},
+		// n4 needs 1 of {s, zz}, n1 needs 2 of {s, n4}, s needs n1: when
+		// n4 is restored, n1's group is still short of s, which waits for
+		// n1: the cycle s-n1 holds itself down unless re-evaluated.
+		{"cycle held through a group member outside it", `
+service s 1
+asset n1
+asset n4
+asset zz
+group s g 1
+group n1 g 2
+group n4 g 1
+s -> n1 g
+n1 -> s g
+n1 -> n4 g
+n4 -> s g
+n4 -> zz g
+`, []string{"n4"}, 3},
 		// Hit a at 0 (3 h) and m2 at 1 (3 h, waits for the crew: 3-6).
 		{"cycle held by a later hit", `
 service s 1

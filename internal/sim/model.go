@@ -129,6 +129,10 @@ type Model struct {
 	pools  []Crew  // owner and skill of each pool (Count = crews)
 	prio   []uint64
 	config Config
+	// key is a hash of each node's ID: draws are keyed by it rather than by
+	// the dense id, so that adding or removing nodes (an investment) does
+	// not change the draws of the others.
+	key []uint64
 
 	// Services, in ID order.
 	svc      []int32
@@ -331,6 +335,11 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		}
 	}
 
+	m.key = make([]uint64, n)
+	for x := range int32(n) {
+		m.key[x] = hashString(g.ID(x))
+	}
+
 	// Services.
 	m.svcIdx = make([]int32, n)
 	for x := range int32(n) {
@@ -392,4 +401,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.SortFunc(keys, cmp.Compare)
 	return keys
+}
+
+// hashString is 64-bit FNV-1a.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }

@@ -17,7 +17,7 @@ const (
 	streamDuration = 3 // per event: outage duration (external restoration)
 	streamJoint    = 4 // per event: the one draw of a joint (all or nothing) event
 	streamHit      = 5 // per (event, node): whether the node is hit
-	streamRestore  = 6 // per (node, n-th hit in the trial): restore time
+	streamRestore  = 6 // per (node, event): restore time
 )
 
 // mix is the SplitMix64 finalizer: a bijection of 64-bit values whose
@@ -41,9 +41,6 @@ func draw(seed uint64, trial int, stream uint64, key uint64) float64 {
 	// finite.
 	return (float64(h>>11) + 0.5) / (1 << 53)
 }
-
-// pairKey packs two 32-bit indexes into one key.
-func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
 // normalQuantile is the standard normal inverse CDF.
 func normalQuantile(u float64) float64 { return math.Sqrt2 * math.Erfinv(2*u-1) }

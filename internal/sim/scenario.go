@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"bulwark"
@@ -64,6 +63,7 @@ type cevent struct {
 	duration  Dist
 	external  bool
 	noBackups bool
+	key       uint64 // draws of the event are keyed by its name, or position
 }
 
 // maxHorizon bounds the simulated time (ten years): beyond it hours lose
@@ -86,8 +86,15 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		return nil, bad("/goal", "share must be within 0..1 and within_h within the horizon")
 	}
 	c := &compiled{horizon: s.Horizon, goal: s.Goal}
+	names := map[string]bool{}
 	for i, ev := range s.Events {
 		at := fmt.Sprintf("/events/%d", i)
+		if ev.Name != "" {
+			if names[ev.Name] {
+				return nil, bad(at+"/name", "duplicate event name %q", truncate(ev.Name))
+			}
+			names[ev.Name] = true
+		}
 		if !(ev.Probability >= 0 && ev.Probability <= 1) {
 			return nil, bad(at+"/probability", "probability %g is not within 0..1", ev.Probability)
 		}
@@ -97,7 +104,10 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		if err := ev.Start.Validate("scenario " + at + "/start"); err != nil {
 			return nil, err
 		}
-		ce := cevent{pLo: ev.Probability, pHi: max(ev.ProbabilityMax, ev.Probability), joint: ev.Joint, start: ev.Start, noBackups: ev.NoBackups}
+		ce := cevent{pLo: ev.Probability, pHi: max(ev.ProbabilityMax, ev.Probability), joint: ev.Joint, start: ev.Start, noBackups: ev.NoBackups, key: uint64(i)}
+		if ev.Name != "" {
+			ce.key = hashString(ev.Name) | 1<<63
+		}
 		if ev.Duration != nil {
 			if err := ev.Duration.Validate("scenario " + at + "/duration"); err != nil {
 				return nil, err
@@ -130,11 +140,9 @@ func truncate(s string) string {
 }
 
 // prob returns the event's probability in a trial.
-func (e *cevent) prob(seed uint64, trial, i int) float64 {
+func (e *cevent) prob(seed uint64, trial int) float64 {
 	if e.pHi == e.pLo {
 		return e.pLo
 	}
-	return e.pLo + draw(seed, trial, streamProb, uint64(i))*(e.pHi-e.pLo)
+	return e.pLo + draw(seed, trial, streamProb, e.key)*(e.pHi-e.pLo)
 }
-
-var _ = math.Inf

@@ -4,8 +4,8 @@ package sim
 // and resets only what a trial touched, so a trial that fails 1% of a
 // million nodes costs about 1% of the graph, not all of it.
 //
-// A node's failure is a counter: bad[x] counts its active direct hit (0 or
-// 1), its failed ungrouped hard dependencies and its broken hard
+// A node's failure is a counter: bad[x] counts its direct hits not yet
+// restored, its failed ungrouped hard dependencies and its broken hard
 // redundancy groups (a group is broken when at least size-need+1 of its
 // members are down). x is failed iff bad[x] > 0. Counters only ever change
 // by the transitions of other nodes, so failing and restoring cost the
@@ -64,8 +64,6 @@ type worker struct {
 	seed uint64
 
 	bad     []int32
-	direct  []bool
-	nhit    []uint16
 	touched []int32
 	gdown   []int32
 	tgroups []int32
@@ -101,7 +99,7 @@ type worker struct {
 func newWorker(m *Model, c *compiled, seed uint64) *worker {
 	return &worker{
 		m: m, c: c, seed: seed,
-		bad: make([]int32, m.n), direct: make([]bool, m.n), nhit: make([]uint16, m.n),
+		bad:   make([]int32, m.n),
 		gdown: make([]int32, len(m.gOwner)),
 		dmark: make([]bool, len(m.cycOff)), rmark: make([]uint32, m.n),
 		since: make([]float64, len(m.svc)), cause: make([]int32, len(m.svc)),
@@ -205,7 +203,7 @@ func (w *worker) run(trial int, out *trialResult) {
 	w.heap = w.heap[:0]
 	for k := range c.events {
 		ev := &c.events[k]
-		t := ev.start.Quantile(draw(w.seed, trial, streamStart, uint64(k)))
+		t := ev.start.Quantile(draw(w.seed, trial, streamStart, ev.key))
 		if t <= c.horizon && len(ev.nodes) > 0 {
 			w.push(qitem{t: t, kind: qStart, x: int32(k)})
 		}
@@ -247,7 +245,7 @@ func (w *worker) run(trial int, out *trialResult) {
 	out.goal = m.nCrit == 0 || float64(m.nCrit-critAt) >= c.goal.Share*float64(m.nCrit)-1e-9
 	// Reset what the trial touched.
 	for _, x := range w.touched {
-		w.bad[x], w.direct[x], w.nhit[x] = 0, false, 0
+		w.bad[x] = 0
 	}
 	w.touched = w.touched[:0]
 	for _, gi := range w.tgroups {
@@ -267,40 +265,38 @@ func (w *worker) run(trial int, out *trialResult) {
 // start fires scenario event k at time t.
 func (w *worker) start(k int32, t float64) {
 	ev := &w.c.events[k]
-	p := ev.prob(w.seed, w.trial, int(k))
+	p := ev.prob(w.seed, w.trial)
 	w.event(t, "event", -1, k)
 	if p <= 0 {
 		return
 	}
 	var dur float64
 	if ev.external {
-		dur = ev.duration.Quantile(draw(w.seed, w.trial, streamDuration, uint64(k)))
+		dur = ev.duration.Quantile(draw(w.seed, w.trial, streamDuration, ev.key))
 	}
 	if ev.joint {
-		if p < 1 && draw(w.seed, w.trial, streamJoint, uint64(k)) >= p {
+		if p < 1 && draw(w.seed, w.trial, streamJoint, ev.key) >= p {
 			return
 		}
 		p = 1
 	}
 	for _, x := range ev.nodes {
-		if p < 1 && draw(w.seed, w.trial, streamHit, pairKey(k, x)) >= p {
+		if p < 1 && draw(w.seed, w.trial, streamHit, ev.key*0x9e3779b97f4a7c15^w.m.key[x]) >= p {
 			continue
 		}
 		w.hit(x, t, ev, dur)
 	}
 }
 
-// hit makes x directly down at t and starts (or queues) its restoration.
+// hit makes x directly down at t and queues its restoration. Every hit
+// is a compromise of its own with its own restoration: a node hit twice is
+// directly down until both are done (so removing a hit never lengthens an
+// outage when crews are plentiful).
 func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
-	if w.direct[x] {
-		return // already down from an earlier hit: that restoration stands
-	}
 	m := w.m
-	if w.bad[x] == 0 && w.nhit[x] == 0 {
+	if w.bad[x] == 0 {
 		w.touched = append(w.touched, x)
 	}
-	w.direct[x] = true
-	w.nhit[x]++
 	w.event(t, "hit", x, -1)
 	w.raise(x, t)
 	if ev.external {
@@ -308,7 +304,7 @@ func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
 		return
 	}
 	r := &m.recs[m.rec[x]]
-	d := r.time(ev.noBackups).Quantile(draw(w.seed, w.trial, streamRestore, pairKey(x, int32(w.nhit[x]))))
+	d := r.time(ev.noBackups).Quantile(draw(w.seed, w.trial, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
 	p := m.pool[x]
 	if w.pstamp[p] != w.pepoch {
 		w.pstamp[p] = w.pepoch
@@ -369,19 +365,16 @@ func (w *worker) raise(x int32, t float64) {
 			}
 			w.bad[v]++
 			if w.bad[v] == 1 {
-				if w.nhit[v] == 0 {
-					w.touched = append(w.touched, v)
-				}
+				w.touched = append(w.touched, v)
 				w.stack = append(w.stack, v)
 			}
 		}
 	}
 }
 
-// restored removes x's direct hit at t and brings back whatever that
-// frees, cycles included.
+// restored removes one direct hit of x at t and brings back whatever
+// that frees, cycles included.
 func (w *worker) restored(x int32, t float64) {
-	w.direct[x] = false
 	w.event(t, "restored", x, -1)
 	w.stack = w.stack[:0]
 	w.lower(x)
@@ -393,12 +386,8 @@ func (w *worker) restored(x int32, t float64) {
 			w.up(y, t, x)
 			for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
 				if v < 0 {
-					gi := ^v
-					w.gdown[gi]--
-					if w.gdown[gi] != m.gThresh[gi]-1 {
-						continue
-					}
-					v = m.gOwner[gi]
+					w.groupUp(^v)
+					continue
 				}
 				w.lower(v)
 			}
@@ -420,6 +409,21 @@ func (w *worker) lower(v int32) {
 	if w.bad[v] == 0 {
 		w.stack = append(w.stack, v)
 	} else if c := w.m.cyc[v]; c >= 0 && !w.dmark[c] {
+		w.dmark[c] = true
+		w.dirty = append(w.dirty, c)
+	}
+}
+
+// groupUp notes that a member of group gi came back: the owner's counter
+// drops when the group regains its quorum. A group still broken may be
+// held so by a cycle through its owner: that cycle needs a look.
+func (w *worker) groupUp(gi int32) {
+	m := w.m
+	w.gdown[gi]--
+	o := m.gOwner[gi]
+	if w.gdown[gi] == m.gThresh[gi]-1 {
+		w.lower(o)
+	} else if c := m.cyc[o]; c >= 0 && w.gdown[gi] >= m.gThresh[gi] && !w.dmark[c] {
 		w.dmark[c] = true
 		w.dirty = append(w.dirty, c)
 	}
@@ -485,19 +489,14 @@ func (w *worker) reeval(c int32, t float64, root int32) {
 		w.up(y, t, root)
 		for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
 			if v < 0 {
-				gi := ^v
-				if m.cyc[m.gOwner[gi]] == c {
-					continue
+				if m.cyc[m.gOwner[^v]] != c {
+					w.groupUp(^v)
 				}
-				w.gdown[gi]--
-				if w.gdown[gi] != m.gThresh[gi]-1 {
-					continue
-				}
-				v = m.gOwner[gi]
-			} else if m.cyc[v] == c {
 				continue
 			}
-			w.lower(v)
+			if m.cyc[v] != c {
+				w.lower(v)
+			}
 		}
 	}
 }
