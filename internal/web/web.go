@@ -142,6 +142,11 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /profiles", h.user(h.profiles))
 	h.mux.Handle("GET /profiles/{id}", h.user(h.profile))
 	h.mux.Handle("GET /gaps", h.user(h.gaps))
+	h.mux.Handle("GET /risks", h.user(h.riskRegister))
+	h.mux.Handle("POST /risks", h.user(h.createRisk))
+	h.mux.Handle("GET /risks/analysis", h.user(h.riskAnalysis))
+	h.mux.Handle("GET /risks/{id}", h.user(h.riskPage))
+	h.mux.Handle("POST /risks/{id}", h.user(h.updateRisk))
 	h.mux.Handle("/", h.user(h.notFound))
 }
 

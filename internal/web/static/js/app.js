@@ -91,6 +91,34 @@
     window.addEventListener('resize', function () { chart.resize(); });
   }
 
+  // drawExceedance draws a loss exceedance curve {points: [[loss, p], ..]}
+  // with a log loss axis: the probability that a year's loss reaches
+  // each amount (the risk analysis).
+  function drawExceedance(el, data) {
+    var points = (data.points || []).filter(function (p) { return p[0] > 0; });
+    var series = el.getAttribute('data-chart-series') || '';
+    var chart = window.echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false,
+      grid: { left: 60, right: 24, top: 20, bottom: 50 },
+      tooltip: {
+        trigger: 'axis',
+        formatter: function (params) {
+          var p = params[0];
+          if (!p) { return ''; }
+          return 'Loss ≥ <b>' + esc(num(Math.round(p.value[0]))) + '</b><br>' + esc(series) + ': <b>' + esc((100 * p.value[1]).toFixed(1)) + ' %</b>';
+        }
+      },
+      xAxis: { type: 'log', name: 'annual loss', nameLocation: 'middle', nameGap: 30, axisLabel: { fontSize: 11, formatter: function (v) { return num(v); } } },
+      yAxis: { type: 'value', min: 0, max: 1, axisLabel: { fontSize: 11, formatter: function (v) { return Math.round(100 * v) + ' %'; } } },
+      series: [{ name: series, type: 'line', data: points, showSymbol: false, smooth: false,
+        lineStyle: { color: COLORS.spof, width: 2 }, areaStyle: { color: 'rgba(208,59,59,0.08)' } }]
+    });
+    el.setAttribute('data-points', String(points.length));
+    el.setAttribute('data-ready', '1');
+    window.addEventListener('resize', function () { chart.resize(); });
+  }
+
   function initCharts(root) {
     if (!window.echarts) { return; }
     root.querySelectorAll('[data-chart]').forEach(function (el) {
@@ -108,6 +136,10 @@
       }
       if (el.getAttribute('data-chart') === 'line') {
         drawLine(el, data);
+        return;
+      }
+      if (el.getAttribute('data-chart') === 'exceedance') {
+        drawExceedance(el, data);
         return;
       }
       var labels = data.labels || [];
