@@ -136,7 +136,8 @@ type Model struct {
 
 	// Services, in ID order.
 	svc      []int32
-	svcIdx   []int32 // node -> service index or -1
+	svcIdx   []int32  // node -> service index or -1
+	svcBit   []uint64 // bitset of service nodes: small enough to stay in cache
 	svcPop   []float64
 	svcRTO   []float64
 	svcMTD   []float64
@@ -342,12 +343,14 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 
 	// Services.
 	m.svcIdx = make([]int32, n)
+	m.svcBit = make([]uint64, (n+63)/64)
 	for x := range int32(n) {
 		m.svcIdx[x] = -1
 		if g.Kind(x) != bulwark.KindService {
 			continue
 		}
 		m.svcIdx[x] = int32(len(m.svc))
+		m.svcBit[x/64] |= 1 << (x % 64)
 		m.svc = append(m.svc, x)
 		m.svcPop = append(m.svcPop, float64(g.Population(x)))
 		t := cfg.Targets[g.ID(x)]

@@ -294,9 +294,6 @@ func (w *worker) start(k int32, t float64) {
 // outage when crews are plentiful).
 func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
 	m := w.m
-	if w.bad[x] == 0 {
-		w.touched = append(w.touched, x)
-	}
 	w.event(t, "hit", x, -1)
 	w.raise(x, t)
 	if ev.external {
@@ -341,35 +338,38 @@ func (w *worker) dispatch(t float64) {
 
 // raise adds x's direct hit to its counter and spreads the failure.
 func (w *worker) raise(x int32, t float64) {
-	w.bad[x]++
-	if w.bad[x] != 1 {
+	bad := w.bad
+	bad[x]++
+	if bad[x] != 1 {
 		return
 	}
+	// The touched list doubles as the work queue: every node that goes
+	// down is appended once, and the nodes from i on are still to spread.
 	m := w.m
-	w.stack = append(w.stack[:0], x)
-	for len(w.stack) > 0 {
-		y := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
+	rdep, roff, gdown, gThresh := m.rdep, m.roff, w.gdown, m.gThresh
+	touched := append(w.touched, x)
+	for i := len(touched) - 1; i < len(touched); i++ {
+		y := touched[i]
 		w.failed(y, t, x)
-		for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+		for _, v := range rdep[roff[y]:roff[y+1]] {
 			if v < 0 {
 				gi := ^v
-				w.gdown[gi]++
-				if w.gdown[gi] == 1 {
+				gdown[gi]++
+				if gdown[gi] == 1 {
 					w.tgroups = append(w.tgroups, gi)
 				}
-				if w.gdown[gi] != m.gThresh[gi] {
+				if gdown[gi] != gThresh[gi] {
 					continue
 				}
 				v = m.gOwner[gi]
 			}
-			w.bad[v]++
-			if w.bad[v] == 1 {
-				w.touched = append(w.touched, v)
-				w.stack = append(w.stack, v)
+			bad[v]++
+			if bad[v] == 1 {
+				touched = append(touched, v)
 			}
 		}
 	}
+	w.touched = touched
 }
 
 // restored removes one direct hit of x at t and brings back whatever
@@ -540,10 +540,10 @@ func (w *worker) inside(y, c int32, delta int32) []int32 {
 func (w *worker) failed(y int32, t float64, root int32) {
 	w.event(t, "down", y, root)
 	w.out.failed++
-	s := w.m.svcIdx[y]
-	if s < 0 {
+	if w.m.svcBit[y/64]&(1<<(y%64)) == 0 {
 		return
 	}
+	s := w.m.svcIdx[y]
 	w.since[s], w.cause[s] = t, root
 	if w.m.critical[s] {
 		w.critDown++
@@ -553,10 +553,10 @@ func (w *worker) failed(y int32, t float64, root int32) {
 // up records that y came back at t, brought back by restoring root.
 func (w *worker) up(y int32, t float64, root int32) {
 	w.event(t, "up", y, root)
-	s := w.m.svcIdx[y]
-	if s < 0 {
+	if w.m.svcBit[y/64]&(1<<(y%64)) == 0 {
 		return
 	}
+	s := w.m.svcIdx[y]
 	w.closeOutage(int(s), t, root)
 	if w.m.critical[s] {
 		w.critDown--
