@@ -31,12 +31,15 @@ func mix(z uint64) uint64 {
 	return z
 }
 
-// draw returns a uniform number in (0, 1) for the given coordinates.
-func draw(seed uint64, trial int, stream uint64, key uint64) float64 {
-	h := mix(seed ^ 0x9e3779b97f4a7c15)
-	h = mix(h ^ uint64(trial)*0xd1b54a32d192ed03)
-	h = mix(h ^ stream*0x8cb92ba72f3d8dd7 ^ bits.RotateLeft64(key, 17))
-	h = mix(h + key)
+// trialBase is the per-trial root of all draws, computed once per trial.
+func trialBase(seed uint64, trial int) uint64 {
+	return mix(mix(seed^0x9e3779b97f4a7c15) ^ uint64(trial)*0xd1b54a32d192ed03)
+}
+
+// draw returns a uniform number in (0, 1) for the given coordinates of the
+// trial whose base is b.
+func draw(b uint64, stream uint64, key uint64) float64 {
+	h := mix(mix(b^stream*0x8cb92ba72f3d8dd7^bits.RotateLeft64(key, 17)) + key)
 	// 53 random bits, shifted off zero so that log and inverse CDFs stay
 	// finite.
 	return (float64(h>>11) + 0.5) / (1 << 53)

@@ -140,9 +140,9 @@ func truncate(s string) string {
 }
 
 // prob returns the event's probability in a trial.
-func (e *cevent) prob(seed uint64, trial int) float64 {
+func (e *cevent) prob(base uint64) float64 {
 	if e.pHi == e.pLo {
 		return e.pLo
 	}
-	return e.pLo + draw(seed, trial, streamProb, e.key)*(e.pHi-e.pLo)
+	return e.pLo + draw(base, streamProb, e.key)*(e.pHi-e.pLo)
 }

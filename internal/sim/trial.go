@@ -92,6 +92,7 @@ type worker struct {
 	seq  uint32
 
 	trial int
+	base  uint64 // root of the trial's draws
 	out   *trialResult
 	trace *Trace
 }
@@ -192,6 +193,7 @@ func popJob(q []job) (job, []job) {
 func (w *worker) run(trial int, out *trialResult) {
 	m, c := w.m, w.c
 	w.trial, w.out = trial, out
+	w.base = trialBase(w.seed, trial)
 	clear(out.down)
 	clear(out.maxOut)
 	out.attr = out.attr[:0]
@@ -203,7 +205,7 @@ func (w *worker) run(trial int, out *trialResult) {
 	w.heap = w.heap[:0]
 	for k := range c.events {
 		ev := &c.events[k]
-		t := ev.start.Quantile(draw(w.seed, trial, streamStart, ev.key))
+		t := ev.start.Quantile(draw(w.base, streamStart, ev.key))
 		if t <= c.horizon && len(ev.nodes) > 0 {
 			w.push(qitem{t: t, kind: qStart, x: int32(k)})
 		}
@@ -265,23 +267,23 @@ func (w *worker) run(trial int, out *trialResult) {
 // start fires scenario event k at time t.
 func (w *worker) start(k int32, t float64) {
 	ev := &w.c.events[k]
-	p := ev.prob(w.seed, w.trial)
+	p := ev.prob(w.base)
 	w.event(t, "event", -1, k)
 	if p <= 0 {
 		return
 	}
 	var dur float64
 	if ev.external {
-		dur = ev.duration.Quantile(draw(w.seed, w.trial, streamDuration, ev.key))
+		dur = ev.duration.Quantile(draw(w.base, streamDuration, ev.key))
 	}
 	if ev.joint {
-		if p < 1 && draw(w.seed, w.trial, streamJoint, ev.key) >= p {
+		if p < 1 && draw(w.base, streamJoint, ev.key) >= p {
 			return
 		}
 		p = 1
 	}
 	for _, x := range ev.nodes {
-		if p < 1 && draw(w.seed, w.trial, streamHit, ev.key*0x9e3779b97f4a7c15^w.m.key[x]) >= p {
+		if p < 1 && draw(w.base, streamHit, ev.key*0x9e3779b97f4a7c15^w.m.key[x]) >= p {
 			continue
 		}
 		w.hit(x, t, ev, dur)
@@ -301,7 +303,7 @@ func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
 		return
 	}
 	r := &m.recs[m.rec[x]]
-	d := r.time(ev.noBackups).Quantile(draw(w.seed, w.trial, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
+	d := r.time(ev.noBackups).Quantile(draw(w.base, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
 	p := m.pool[x]
 	if w.pstamp[p] != w.pepoch {
 		w.pstamp[p] = w.pepoch
@@ -348,9 +350,13 @@ func (w *worker) raise(x int32, t float64) {
 	m := w.m
 	rdep, roff, gdown, gThresh := m.rdep, m.roff, w.gdown, m.gThresh
 	touched := append(w.touched, x)
-	for i := len(touched) - 1; i < len(touched); i++ {
+	first := len(touched) - 1
+	svc, slow := m.svcBit, w.trace != nil
+	for i := first; i < len(touched); i++ {
 		y := touched[i]
-		w.failed(y, t, x)
+		if slow || svc[y/64]&(1<<(y%64)) != 0 {
+			w.failed(y, t, x)
+		}
 		for _, v := range rdep[roff[y]:roff[y+1]] {
 			if v < 0 {
 				gi := ^v
@@ -369,6 +375,7 @@ func (w *worker) raise(x int32, t float64) {
 			}
 		}
 	}
+	w.out.failed += len(touched) - first
 	w.touched = touched
 }
 
@@ -379,12 +386,16 @@ func (w *worker) restored(x int32, t float64) {
 	w.stack = w.stack[:0]
 	w.lower(x)
 	m := w.m
+	svc, slow := m.svcBit, w.trace != nil
+	rdep, roff := m.rdep, m.roff
 	for {
 		for len(w.stack) > 0 {
 			y := w.stack[len(w.stack)-1]
 			w.stack = w.stack[:len(w.stack)-1]
-			w.up(y, t, x)
-			for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+			if slow || svc[y/64]&(1<<(y%64)) != 0 {
+				w.up(y, t, x)
+			}
+			for _, v := range rdep[roff[y]:roff[y+1]] {
 				if v < 0 {
 					w.groupUp(^v)
 					continue
@@ -539,7 +550,6 @@ func (w *worker) inside(y, c int32, delta int32) []int32 {
 // failed records that y went down at t because of the hit on root.
 func (w *worker) failed(y int32, t float64, root int32) {
 	w.event(t, "down", y, root)
-	w.out.failed++
 	if w.m.svcBit[y/64]&(1<<(y%64)) == 0 {
 		return
 	}
