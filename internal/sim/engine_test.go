@@ -4,6 +4,8 @@ import (
 	"maps"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"bulwark/internal/depgraph"
 )
 
@@ -226,4 +228,34 @@ b -> m2
 			}
 		})
 	}
+}
+
+// The queues pop in (time, sequence) and (priority desc, node) order.
+func TestHeaps(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := &worker{}
+		var q []job
+		times := rapid.SliceOf(rapid.IntRange(0, 5)).Draw(t, "times")
+		for i, tm := range times {
+			w.push(qitem{t: float64(tm), x: int32(i)})
+			q = pushJob(q, job{prio: uint64(tm), x: int32(i)})
+		}
+		var prev qitem
+		var pj job
+		for i := range times {
+			it := w.pop()
+			var j job
+			j, q = popJob(q)
+			if i > 0 && (qless(&it, &prev) || jless(&j, &pj)) {
+				t.Fatalf("out of order: %+v after %+v, %+v after %+v", it, prev, j, pj)
+			}
+			if times[it.x] != int(it.t) {
+				t.Fatalf("item %+v", it)
+			}
+			prev, pj = it, j
+		}
+		if len(w.heap) != 0 || len(q) != 0 {
+			t.Fatal("not empty")
+		}
+	})
 }

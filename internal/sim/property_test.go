@@ -6,10 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"bulwark"
 	"bulwark/internal/depgraph"
-
-	"pgregory.net/rapid"
 )
 
 // randCity draws a small graph: 1-3 services and 2-9 other nodes with

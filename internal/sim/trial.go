@@ -109,6 +109,9 @@ func newWorker(m *Model, c *compiled, seed uint64) *worker {
 	}
 }
 
+// The event queue and the waiting jobs are binary heaps that move a hole
+// rather than swapping: half the memory traffic of swaps.
+
 func (w *worker) push(it qitem) {
 	it.seq = w.seq
 	w.seq++
@@ -116,36 +119,39 @@ func (w *worker) push(it qitem) {
 	i := len(h) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !qless(&h[i], &h[p]) {
+		if !qless(&it, &h[p]) {
 			break
 		}
-		h[i], h[p] = h[p], h[i]
+		h[i] = h[p]
 		i = p
 	}
+	h[i] = it
 	w.heap = h
 }
 
 func (w *worker) pop() qitem {
 	h := w.heap
 	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
+	last := h[len(h)-1]
+	h = h[:len(h)-1]
+	n := len(h)
+	if n > 0 {
+		i := 0
+		for {
+			l := 2*i + 1
+			if l >= n {
+				break
+			}
+			if r := l + 1; r < n && qless(&h[r], &h[l]) {
+				l = r
+			}
+			if !qless(&h[l], &last) {
+				break
+			}
+			h[i] = h[l]
+			i = l
 		}
-		s := l
-		if r := l + 1; r < len(h) && qless(&h[r], &h[l]) {
-			s = r
-		}
-		if !qless(&h[s], &h[i]) {
-			break
-		}
-		h[i], h[s] = h[s], h[i]
-		i = s
+		h[i] = last
 	}
 	w.heap = h
 	return top
@@ -156,35 +162,38 @@ func pushJob(q []job, j job) []job {
 	i := len(q) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !jless(&q[i], &q[p]) {
+		if !jless(&j, &q[p]) {
 			break
 		}
-		q[i], q[p] = q[p], q[i]
+		q[i] = q[p]
 		i = p
 	}
+	q[i] = j
 	return q
 }
 
 func popJob(q []job) (job, []job) {
 	top := q[0]
-	last := len(q) - 1
-	q[0] = q[last]
-	q = q[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(q) {
-			break
+	last := q[len(q)-1]
+	q = q[:len(q)-1]
+	n := len(q)
+	if n > 0 {
+		i := 0
+		for {
+			l := 2*i + 1
+			if l >= n {
+				break
+			}
+			if r := l + 1; r < n && jless(&q[r], &q[l]) {
+				l = r
+			}
+			if !jless(&q[l], &last) {
+				break
+			}
+			q[i] = q[l]
+			i = l
 		}
-		s := l
-		if r := l + 1; r < len(q) && jless(&q[r], &q[l]) {
-			s = r
-		}
-		if !jless(&q[s], &q[i]) {
-			break
-		}
-		q[i], q[s] = q[s], q[i]
-		i = s
+		q[i] = last
 	}
 	return top, q
 }
