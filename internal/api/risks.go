@@ -79,6 +79,10 @@ func parseDay(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %q is not a date; use YYYY-MM-DD", field, truncate(s, 40))
 	}
+	// Year 1 would read back as "no date".
+	if t.Year() < 1900 {
+		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %s is before 1900", field, s)
+	}
 	return t, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"bulwark"
 	"bulwark/internal/auth"
 	"bulwark/internal/risk"
 )
@@ -197,4 +198,36 @@ func wantMessage(field, msg string) func(t *testing.T, r response) {
 		}
 		t.Errorf("details %v do not name %s", e.Error.Details, field)
 	}
+}
+
+// FuzzRiskBody: any body is refused with EINVALID (or ETOOLARGE) or
+// decodes to a risk whose dates came from YYYY-MM-DD strings.
+func FuzzRiskBody(f *testing.F) {
+	for _, s := range []string{riskBody("x", 3, 3), `{"title":"x","likelihood":1,"impact":1,"rev":2,"note":"n"}`, `{"due":"2027-02-30"}`, `{"due":"0001-01-01"}`,
+		`{"frequency":{"min":1,"most_likely":2,"max":3,"extra":1}}`, `{"title":"x","title":"y"}`, `{"Title":"x"}`, `[]`, `{"techniques":[1]}`, "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var d riskUpdateDTO
+		if err := decodeJSONBytes([]byte(body), &d); err != nil {
+			if c := bulwark.ErrorCode(err); c != bulwark.EINVALID && c != bulwark.ETOOLARGE {
+				t.Fatalf("decode error %v is %s", err, c)
+			}
+			return
+		}
+		dto := d.risk()
+		rk, err := dto.toRisk()
+		if err != nil {
+			if bulwark.ErrorCode(err) != bulwark.EINVALID {
+				t.Fatalf("toRisk error %v", err)
+			}
+			return
+		}
+		if (d.Due == "") != rk.Due.IsZero() || (d.AcceptedUntil == "") != rk.AcceptedUntil.IsZero() {
+			t.Fatalf("dates %q %q became %v %v", d.Due, d.AcceptedUntil, rk.Due, rk.AcceptedUntil)
+		}
+		if err := rk.Validate(); err != nil && bulwark.ErrorCode(err) != bulwark.EINVALID {
+			t.Fatalf("validate error %v", err)
+		}
+	})
 }

@@ -115,6 +115,9 @@ func formDate(r *http.Request, name, label string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a date (YYYY-MM-DD)", label, truncate(s, 40))
 	}
+	if t.Year() < 1900 {
+		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "%s: %s is before 1900", label, s)
+	}
 	return t, nil
 }
 
