@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"bulwark"
+	demopkg "bulwark/internal/demo"
 	"bulwark/internal/risk"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/testenv"
 	"bulwark/internal/web/webtest"
 )
 
@@ -189,4 +193,35 @@ func TestRisksXSS(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('edit-plan').value`); got != list[0].TreatmentPlan {
 		t.Errorf("the plan field holds %.60q, want the stored text", got)
 	}
+}
+
+// TestRiskScreenshots writes docs/risks.png and docs/risk-analysis.png
+// from the demo city and its register with -screenshot.
+func TestRiskScreenshots(t *testing.T) {
+	if !*screenshot {
+		t.Skip("run with -screenshot to rewrite docs/risks.png and docs/risk-analysis.png")
+	}
+	inst := start(t, func(ctx context.Context, st *sqlstore.DB) error {
+		if err := importCity(ctx, st, demo); err != nil {
+			return err
+		}
+		return demopkg.SeedRisks(ctx, st, risk.New(st, nil))
+	}, bulwark.User{Org: "city-ciso", Email: "ciso@city.example", Name: "CISO", Role: bulwark.RoleAnalyst})
+	ctx := browser(t, 3*time.Minute)
+	login(t, ctx, inst.URL, "ciso@city.example")
+	shoot := func(path, name, ready string) {
+		run(t, ctx, chromedp.EmulateViewport(1200, 1100), chromedp.Navigate(inst.URL+path),
+			chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingTimeout(15*time.Second)), chromedp.Sleep(time.Second))
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(testenv.RepoRoot(t), "docs", name)
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d bytes)", out, len(png))
+	}
+	shoot("/risks", "risks.png", `document.getElementById('heatmap-table') !== null`)
+	shoot("/risks/analysis", "risk-analysis.png", `document.getElementById('exceedance-chart').getAttribute('data-ready') === '1'`)
 }

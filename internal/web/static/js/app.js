@@ -109,7 +109,7 @@
           return 'Loss ≥ <b>' + esc(num(Math.round(p.value[0]))) + '</b><br>' + esc(series) + ': <b>' + esc((100 * p.value[1]).toFixed(1)) + ' %</b>';
         }
       },
-      xAxis: { type: 'log', name: 'annual loss', nameLocation: 'middle', nameGap: 30, axisLabel: { fontSize: 11, formatter: function (v) { return num(v); } } },
+      xAxis: { type: 'log', min: function (v) { return v.min; }, max: function (v) { return v.max; }, name: 'annual loss', nameLocation: 'middle', nameGap: 30, axisLabel: { fontSize: 11, formatter: function (v) { return num(v); } } },
       yAxis: { type: 'value', min: 0, max: 1, axisLabel: { fontSize: 11, formatter: function (v) { return Math.round(100 * v) + ' %'; } } },
       series: [{ name: series, type: 'line', data: points, showSymbol: false, smooth: false,
         lineStyle: { color: COLORS.spof, width: 2 }, areaStyle: { color: 'rgba(208,59,59,0.08)' } }]
