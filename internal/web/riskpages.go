@@ -56,7 +56,7 @@ func rangeText(r bulwark.Range, format func(float64) string) string {
 	return format(r.Min) + " / " + format(r.MostLikely) + " / " + format(r.Max)
 }
 
-func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
 func rangeFields(r bulwark.Range) (string, string, string) {
 	if r.IsZero() {

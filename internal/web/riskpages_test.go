@@ -201,7 +201,7 @@ func TestRiskForms(t *testing.T) {
 		t.Fatalf("edit: %d", res.StatusCode)
 	}
 	_, body := e.get(alice, path+"?saved=1")
-	for _, want := range []string{`name="rev" value="2"`, "segmentation funded", "Segment the SCADA network", `id="risk-li">3 × 5`, "Saved as revision 2"} {
+	for _, want := range []string{`name="rev" value="2"`, "segmentation funded", `name="loss_max" id="edit-loss-max" value="90000"`, "Segment the SCADA network", `id="risk-li">3 × 5`, "Saved as revision 2"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("after the edit the page lacks %s", want)
 		}
