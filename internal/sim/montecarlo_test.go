@@ -200,7 +200,7 @@ func TestWilson(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	g := spec(t, "service s 10\nasset a\ns -> a")
+	g := spec(t, "service s 10\nservice t 1\nasset a\ns -> a")
 	m := mustModel(t, g, fixedCfg(1))
 	ctx := context.Background()
 	scenarios := []*Scenario{
@@ -225,7 +225,7 @@ func TestInvalid(t *testing.T) {
 		}
 	}
 	ok := hits(10, "a")
-	for _, o := range []Options{{Trials: 0}, {Trials: -1}, {Trials: maxTrials + 1}, {Trials: 1, Epsilon: -1}} {
+	for _, o := range []Options{{Trials: 0}, {Trials: -1}, {Trials: maxTrials + 1}, {Trials: maxSamples/2 + 1}, {Trials: 1, Epsilon: -1}} {
 		if _, err := Run(ctx, m, ok, o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}

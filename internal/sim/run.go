@@ -28,8 +28,12 @@ type Options struct {
 	Progress func(done, total int) `json:"-" yaml:"-"`
 }
 
-// maxTrials bounds one run.
-const maxTrials = 100_000_000
+// maxTrials bounds one run, maxSamples the downtimes it keeps (8 bytes
+// each: 1 GiB).
+const (
+	maxTrials  = 100_000_000
+	maxSamples = 1 << 27
+)
 
 // Interval is an estimate with its 95% confidence interval.
 type Interval struct {
@@ -101,6 +105,11 @@ func (m *Model) run(ctx context.Context, c *compiled, opt Options) (*Result, err
 	}
 	if opt.Epsilon < 0 || math.IsNaN(opt.Epsilon) {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "simulation: epsilon %g must not be negative", opt.Epsilon)
+	}
+	// Quantiles need every trial's downtime of every service.
+	if ns := len(m.svc); ns > 0 && opt.Trials > maxSamples/ns {
+		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "simulation: %d trials × %d services exceed %d stored downtimes; run fewer trials",
+			opt.Trials, ns, maxSamples)
 	}
 	workers := opt.Workers
 	if workers <= 0 {
