@@ -67,7 +67,7 @@ proxy in production and pass --secure-cookies.`,
 			}
 			// Accepted risks whose acceptance has expired are re-opened
 			// (as a revision saying so) within the hour.
-			go risk.New(m.Store, log).RunReopener(e.ctx, time.Hour)
+			go m.Risks.RunReopener(e.ctx, time.Hour)
 			return m.Serve(e.ctx)
 		},
 	}
@@ -221,6 +221,11 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 		records, len(docs), m.Matches, m.Took.Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "  SSVC: %d Act, %d Attend, %d Track*, %d Track; %d actively exploited (KEV)\n",
 		counts[bulwark.SSVCAct], counts[bulwark.SSVCAttend], counts[bulwark.SSVCTrackStar], counts[bulwark.SSVCTrack], kev)
+
+	// A small risk register for the pages to show.
+	if err := demo.SeedRisks(ctx, st, risk.New(st, e.log)); err != nil {
+		return demoLogin{}, fmt.Errorf("demo risks: %w", err)
+	}
 
 	// A year of self-assessments against CSF 2.0, the city's minimum
 	// baseline and the monthly readiness index.
