@@ -142,3 +142,22 @@ func benchRun(b *testing.B, bc *benchCity, s *Scenario) {
 
 // heavyP makes a heavy trial at 1 M nodes fail about 134,000 nodes.
 const heavyP = 0.12
+
+// BenchmarkFreezeWithPriorities adds depgraph.Analyze, which restoration
+// priorities come from, to the freeze.
+func BenchmarkFreezeWithPriorities(b *testing.B) {
+	n := testenv.BenchAssets(b)
+	c := synthCity(n)
+	g, err := depgraph.Compile(c.data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg := benchCfg(g.Len())
+		cfg.Analysis = depgraph.Analyze(g)
+		if _, err := New(g, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
