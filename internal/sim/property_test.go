@@ -276,3 +276,108 @@ sz -> z
 		t.Fatalf("sy down %v h with z hit, %v without; want 2 and 10", a.Down["sy"], b.Down["sy"])
 	}
 }
+
+// At every instant of a trial, the nodes the engine has down are exactly
+// the least fixpoint of the failure rules from the hits not yet restored,
+// computed here by brute force from the trace; and with crews enough and a
+// long horizon, everything comes back.
+func TestPropFixpoint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := drawCity(t)
+		g := c.compile(t)
+		s := drawScenario(t, c)
+		s.Horizon = 1000
+		m, err := New(g, propCfg(rapid.IntRange(1, 3).Draw(t, "crews")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, _, err := TraceTrial(m, s, rapid.Uint64().Draw(t, "seed"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits := map[string]int{}
+		down := map[string]bool{}
+		check := func(at float64) {
+			want := fixpoint(c.d, hits)
+			for _, id := range c.ids {
+				if want[id] != down[id] {
+					t.Fatalf("t=%v: %s down=%v, rules say %v (hits %v)", at, id, down[id], want[id], hits)
+				}
+			}
+		}
+		for i, e := range tr.Events {
+			switch e.Kind {
+			case "hit":
+				hits[e.Node]++
+			case "restored":
+				hits[e.Node]--
+			case "down":
+				down[e.Node] = true
+			case "up":
+				down[e.Node] = false
+			}
+			if i+1 == len(tr.Events) || tr.Events[i+1].T != e.T {
+				check(e.T)
+			}
+		}
+		for id, d := range down {
+			if d {
+				t.Fatalf("%s still down at the end", id)
+			}
+		}
+	})
+}
+
+// fixpoint computes the failed set from the active hits by iterating the
+// rules from nothing failed (the least fixpoint).
+func fixpoint(d *bulwark.GraphData, hits map[string]int) map[string]bool {
+	id := map[int64]string{}
+	for _, n := range d.Nodes {
+		id[n.Ref] = n.ID
+	}
+	type gk struct {
+		owner int64
+		g     string
+	}
+	need := map[gk]int{}
+	hard := map[gk]bool{}
+	size := map[gk]int{}
+	for _, g := range d.Groups {
+		need[gk{g.Owner, g.ID}] = g.Need
+	}
+	for _, e := range d.Edges {
+		if e.Group != "" {
+			k := gk{e.From, e.Group}
+			size[k]++
+			hard[k] = hard[k] || e.Kind == bulwark.Hard
+		}
+	}
+	failed := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		downIn := map[gk]int{}
+		bad := map[int64]bool{}
+		for _, e := range d.Edges {
+			if !failed[id[e.To]] {
+				continue
+			}
+			if e.Group != "" {
+				downIn[gk{e.From, e.Group}]++
+			} else if e.Kind == bulwark.Hard {
+				bad[e.From] = true
+			}
+		}
+		for k, n := range downIn {
+			if hard[k] && n > size[k]-need[k] {
+				bad[k.owner] = true
+			}
+		}
+		for _, n := range d.Nodes {
+			if !failed[n.ID] && (hits[n.ID] > 0 || bad[n.Ref]) {
+				failed[n.ID] = true
+				changed = true
+			}
+		}
+	}
+	return failed
+}
