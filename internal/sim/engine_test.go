@@ -2,6 +2,7 @@ package sim
 
 import (
 	"maps"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -258,4 +259,44 @@ func TestHeaps(t *testing.T) {
 			t.Fatal("not empty")
 		}
 	})
+}
+
+func TestTrace(t *testing.T) {
+	g := spec(t, "service s 10\nsystem x\nasset a\nasset b\ns -> x\nx -> a\nx -> b")
+	m := mustModel(t, g, fixedCfg(2))
+	s := &Scenario{Horizon: 48, Events: []Event{
+		{Name: "first", Nodes: []string{"a"}, Probability: 1},
+		{Name: "second", Nodes: []string{"b"}, Probability: 1, Start: Fixed(1)},
+	}}
+	tr, o, err := TraceTrial(m, s, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []TraceEvent{
+		{T: 0, Kind: "event", Event: 0},
+		{T: 0, Kind: "hit", Node: "a", Event: 0},
+		{T: 0, Kind: "down", Node: "a", Event: -1},
+		{T: 0, Kind: "down", Node: "x", Cause: "a", Event: -1},
+		{T: 0, Kind: "down", Node: "s", Cause: "a", Event: -1},
+		{T: 0, Kind: "restore-start", Node: "a", Event: -1},
+		{T: 1, Kind: "event", Event: 1},
+		{T: 1, Kind: "hit", Node: "b", Event: 1},
+		{T: 1, Kind: "down", Node: "b", Event: -1},
+		{T: 2, Kind: "restored", Node: "a", Event: -1},
+		{T: 2, Kind: "up", Node: "a", Event: -1},
+		{T: 2, Kind: "restore-start", Node: "b", Event: -1},
+		{T: 4, Kind: "restored", Node: "b", Event: -1},
+		{T: 4, Kind: "up", Node: "b", Event: -1},
+		{T: 4, Kind: "up", Node: "x", Cause: "b", Event: -1},
+		{T: 4, Kind: "up", Node: "s", Cause: "b", Event: -1},
+	}
+	if !slices.Equal(tr.Events, want) {
+		t.Errorf("trace:\n%+v\nwant\n%+v", tr.Events, want)
+	}
+	if tr.Trial != 3 || o.Down["s"] != 4 || o.MaxOutage["s"] != 4 || o.Loss != 40 {
+		t.Errorf("trial %d, outcome %+v", tr.Trial, o)
+	}
+	if _, _, err := TraceTrial(m, s, 5, -1); err == nil {
+		t.Error("negative trial accepted")
+	}
 }

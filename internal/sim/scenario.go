@@ -64,6 +64,7 @@ type cevent struct {
 	external  bool
 	noBackups bool
 	key       uint64 // draws of the event are keyed by its name, or position
+	idx       int32  // position in the scenario
 }
 
 // maxHorizon bounds the simulated time (ten years): beyond it hours lose
@@ -104,7 +105,7 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		if err := ev.Start.Validate("scenario " + at + "/start"); err != nil {
 			return nil, err
 		}
-		ce := cevent{pLo: ev.Probability, pHi: max(ev.ProbabilityMax, ev.Probability), joint: ev.Joint, start: ev.Start, noBackups: ev.NoBackups, key: uint64(i)}
+		ce := cevent{pLo: ev.Probability, pHi: max(ev.ProbabilityMax, ev.Probability), joint: ev.Joint, start: ev.Start, noBackups: ev.NoBackups, key: uint64(i), idx: int32(i)}
 		if ev.Name != "" {
 			ce.key = hashString(ev.Name) | 1<<63
 		}

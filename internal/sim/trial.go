@@ -305,7 +305,7 @@ func (w *worker) start(k int32, t float64) {
 // outage when crews are plentiful).
 func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
 	m := w.m
-	w.event(t, "hit", x, -1)
+	w.event(t, "hit", x, ev.idx)
 	w.raise(x, t)
 	if ev.external {
 		w.push(qitem{t: t + dur, kind: qBackOn, x: x})
