@@ -107,7 +107,8 @@ type Model struct {
 
 	// Reverse dependencies that can fail a node: for node y, entries
 	// rdep[roff[y]:roff[y+1]]; v >= 0 is a dependent with an ungrouped hard
-	// edge on y, v < 0 is ^gi, a hard redundancy group with y as member.
+	// edge on y, v < 0 is ^gi, a hard redundancy group with y as member;
+	// dependents come before groups.
 	roff []int32
 	rdep []int32
 
@@ -228,20 +229,25 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		m.roff[y+1] += m.roff[y]
 	}
 	m.rdep = make([]int32, m.roff[n])
+	// Two passes: each node's dependents first, then its groups, so that
+	// the engine's loops branch predictably.
 	next := slices.Clone(m.roff[:n])
-	for x := range int32(n) {
-		lo, hi := g.EdgeRange(x)
-		for e := lo; e < hi; e++ {
-			if !counts(e) {
-				continue
+	for pass := range 2 {
+		for x := range int32(n) {
+			lo, hi := g.EdgeRange(x)
+			for e := lo; e < hi; e++ {
+				gi := g.EdgeGroup(e)
+				if !counts(e) || (gi >= 0) != (pass == 1) {
+					continue
+				}
+				y := g.EdgeTarget(e)
+				v := x
+				if gi >= 0 {
+					v = ^gi
+				}
+				m.rdep[next[y]] = v
+				next[y]++
 			}
-			y := g.EdgeTarget(e)
-			v := x
-			if gi := g.EdgeGroup(e); gi >= 0 {
-				v = ^gi
-			}
-			m.rdep[next[y]] = v
-			next[y]++
 		}
 	}
 	next = nil

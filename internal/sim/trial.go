@@ -366,21 +366,30 @@ func (w *worker) raise(x int32, t float64) {
 		if slow || svc[y/64]&(1<<(y%64)) != 0 {
 			w.failed(y, t, x)
 		}
-		for _, v := range rdep[roff[y]:roff[y+1]] {
+		e, hi := roff[y], roff[y+1]
+		for ; e < hi; e++ {
+			v := rdep[e]
 			if v < 0 {
-				gi := ^v
-				gdown[gi]++
-				if gdown[gi] == 1 {
-					w.tgroups = append(w.tgroups, gi)
-				}
-				if gdown[gi] != gThresh[gi] {
-					continue
-				}
-				v = m.gOwner[gi]
+				break // groups follow
 			}
 			bad[v]++
 			if bad[v] == 1 {
 				touched = append(touched, v)
+			}
+		}
+		for ; e < hi; e++ {
+			gi := ^rdep[e]
+			gdown[gi]++
+			if gdown[gi] == 1 {
+				w.tgroups = append(w.tgroups, gi)
+			}
+			if gdown[gi] != gThresh[gi] {
+				continue
+			}
+			o := m.gOwner[gi]
+			bad[o]++
+			if bad[o] == 1 {
+				touched = append(touched, o)
 			}
 		}
 	}
