@@ -413,12 +413,16 @@ func (w *worker) restored(x int32, t float64) {
 			if slow || svc[y/64]&(1<<(y%64)) != 0 {
 				w.up(y, t, x)
 			}
-			for _, v := range rdep[roff[y]:roff[y+1]] {
+			e, hi := roff[y], roff[y+1]
+			for ; e < hi; e++ {
+				v := rdep[e]
 				if v < 0 {
-					w.groupUp(^v)
-					continue
+					break // groups follow
 				}
 				w.lower(v)
+			}
+			for ; e < hi; e++ {
+				w.groupUp(^rdep[e])
 			}
 		}
 		if len(w.dirty) == 0 {
