@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"bulwark/internal/depgraph"
@@ -260,5 +261,20 @@ func TestCancel(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, m, hits(10, "a"), Options{Trials: 100}); err == nil {
 		t.Error("cancelled run returned no error")
+	}
+}
+
+func TestProgress(t *testing.T) {
+	g := spec(t, "service s 10\nasset a\ns -> a")
+	m := mustModel(t, g, fixedCfg(1))
+	var seen []int
+	r := mustRun(t, m, hits(10, "a"), Options{Trials: 2500, Seed: 1, Round: 1000, Progress: func(done, total int) {
+		if total != 2500 {
+			t.Errorf("total %d", total)
+		}
+		seen = append(seen, done)
+	}})
+	if want := []int{1000, 2000, 2500}; !slices.Equal(seen, want) || r.Trials != 2500 {
+		t.Errorf("progress %v, trials %d; want %v", seen, r.Trials, want)
 	}
 }
