@@ -34,6 +34,8 @@ type Data struct {
 	// Findings are tallies of open findings (see bulwark.FindingTally).
 	Findings     []bulwark.FindingTally
 	Remediations []bulwark.RemediationTime
+	// Risks are the register's risks (open or not) the caller sees.
+	Risks []bulwark.Risk
 	// Critical are the services of FIPS 199 high category.
 	Critical []CriticalService
 	Policy   ssvc.Policy

@@ -271,6 +271,20 @@ func TestGapScoresByHand(t *testing.T) {
 	if gaps[0].Control != "ID.RA-01" || !strings.Contains(gaps[0].Why, "9 open Act and 4 KEV") || !strings.Contains(gaps[0].Why, "FIPS 199 high") {
 		t.Errorf("first gap %+v", gaps[0])
 	}
+	// Open risks naming a gap weigh it: 1 + Σ score / 25; a closed risk
+	// does not.
+	d.Risks = []bulwark.Risk{
+		{ID: "r1", Likelihood: 3, Impact: 5, Status: bulwark.RiskTreating, Gaps: []string{"asm-water/GV.OC-02"}},
+		{ID: "r2", Likelihood: 2, Impact: 5, Status: bulwark.RiskIdentified, Gaps: []string{"asm-water/GV.OC-02"}},
+		{ID: "r3", Likelihood: 5, Impact: 5, Status: bulwark.RiskClosed, Gaps: []string{"asm-water/GV.OC-02"}},
+	}
+	for _, g := range Gaps(d, nil, GapFilter{Org: "water"}) {
+		if g.Control == "GV.OC-02" && (g.Risks != 2 || g.Score != 6 || !strings.Contains(g.Why, "named by 2 open risk(s) scored 15, 10")) {
+			t.Errorf("GV.OC-02 with two open risks (15 + 10): risks ×%v, score %v (%s), want ×2 and 6", g.Risks, g.Score, g.Why)
+		}
+	}
+	d.Risks = nil
+
 	// An unassessed control counts ¾; a CPG goal's published impact
 	// weighs in; a low-category scope weighs less.
 	d.Assessments = []*bulwark.Assessment{{ID: "asm-p", Owner: "parks", Catalog: "cpg-2.0", ScopeKind: bulwark.ScopeOrganization, Scope: "parks"}}

@@ -31,12 +31,13 @@ type Gap struct {
 	Status      bulwark.ImplStatus `json:"status"`
 	CurrentTier int                `json:"current_tier,omitempty"`
 	TargetTier  int                `json:"target_tier,omitempty"`
-	// Score = Size × Impact × Reach × Weight × Findings.
+	// Score = Size × Impact × Reach × Weight × Findings × Risks.
 	Size     float64 `json:"size"`
 	Impact   float64 `json:"impact"`
 	Reach    float64 `json:"reach"`
 	Weight   float64 `json:"weight"`
 	Findings float64 `json:"findings"`
+	Risks    float64 `json:"risks"`
 	Score    float64 `json:"score"`
 	Why      string  `json:"why"`
 }
@@ -123,7 +124,7 @@ func controlWeight(c bulwark.Control) float64 {
 // Gaps ranks the gaps of every assessment of d by score, highest first
 // (ties by organization, scope and control), at most f.Limit (0: all).
 //
-// score = size × impact × reach × weight × findings where
+// score = size × impact × reach × weight × findings × risks where
 //   - size is gapSize;
 //   - impact is impactWeight of the highest FIPS 199 category the scope
 //     supports (the high-water mark of the graph);
@@ -134,7 +135,8 @@ func controlWeight(c bulwark.Control) float64 {
 //   - findings = 1 + log10(1 + Act + KEV open findings) for controls that
 //     would reduce them (vulnRelated), else 1.
 //
-// Risks from the risk register will add a factor once it exists.
+//   - risks = 1 + Σ score / 25 over the open risks of the register that
+//     name this gap as evidence (one risk scored 25 doubles the score).
 func Gaps(d *Data, scopes map[string]Scope, f GapFilter) []Gap {
 	orgs := map[string]Org{}
 	for _, o := range d.Orgs {
@@ -147,6 +149,15 @@ func Gaps(d *Data, scopes map[string]Scope, f GapFilter) []Gap {
 		}
 		if t.KEV {
 			kev[t.Owner] += t.Count
+		}
+	}
+	// Open risks by the gaps they name ("assessment/control").
+	risksOf := map[string][]int{}
+	for _, r := range d.Risks {
+		if r.Open(d.Now) {
+			for _, g := range r.Gaps {
+				risksOf[g] = append(risksOf[g], r.Score())
+			}
 		}
 	}
 	var out []Gap
@@ -199,7 +210,17 @@ func Gaps(d *Data, scopes map[string]Scope, f GapFilter) []Gap {
 				g.Findings = round2(1 + math.Log10(1+float64(n)))
 				why = append(why, fmt.Sprintf("would reduce %d open Act and %d KEV finding(s) (×%.2f)", sc.Act, sc.KEV, g.Findings))
 			}
-			g.Score = round2(size * impact * g.Reach * g.Weight * g.Findings)
+			g.Risks = 1
+			if scores := risksOf[a.ID+"/"+c.ID]; len(scores) > 0 {
+				sum, list := 0, make([]string, len(scores))
+				for i, sc := range scores {
+					sum += sc
+					list[i] = fmt.Sprint(sc)
+				}
+				g.Risks = round2(1 + float64(sum)/25)
+				why = append(why, fmt.Sprintf("named by %d open risk(s) scored %s (×%.2f)", len(scores), strings.Join(list, ", "), g.Risks))
+			}
+			g.Score = round2(size * impact * g.Reach * g.Weight * g.Findings * g.Risks)
 			g.Why = strings.Join(why, "; ")
 			out = append(out, g)
 		}

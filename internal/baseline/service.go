@@ -435,6 +435,10 @@ func (s *Service) Gather(ctx context.Context) (*Data, map[string]Scope, error) {
 		return nil, nil, err
 	}
 
+	if d.Risks, err = s.st.ListRisks(ctx, bulwark.RiskFilter{}); err != nil {
+		return nil, nil, err
+	}
+
 	// Critical services: the visible FIPS 199 high services and the
 	// recovery tests of the systems below them.
 	if d.Critical, err = s.critical(ctx, an, now); err != nil {
