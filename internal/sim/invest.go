@@ -41,6 +41,9 @@ type Faster struct {
 type Patch struct {
 	Event string   `json:"event" yaml:"event"`
 	Nodes []string `json:"nodes" yaml:"nodes"`
+	// Select, when set, adds the nodes a selector picks (ResolveOptions
+	// turns it into Nodes).
+	Select *Selector `json:"select,omitempty" yaml:"select,omitempty"`
 }
 
 // Ranked is one option's paired comparison with the baseline.
@@ -180,6 +183,9 @@ func (op *Option) apply(g *depgraph.Graph, cfg Config, base *Model, s *Scenario)
 	}
 	drop := map[int]map[int32]bool{}
 	for _, p := range op.Patch {
+		if p.Select != nil {
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch of %q: selector not resolved against the city (see ResolveOptions)", truncate(p.Event))
+		}
 		found := false
 		for i, ev := range s.Events {
 			if ev.Name != p.Event {

@@ -46,6 +46,9 @@ type Event struct {
 	Start          Dist     `json:"start,omitzero" yaml:"start,omitempty"`
 	Duration       *Dist    `json:"duration,omitempty" yaml:"duration,omitempty"`
 	NoBackups      bool     `json:"no_backups,omitempty" yaml:"no_backups,omitempty"`
+	// Select, when set, adds the nodes a selector picks in the city
+	// (ResolveScenario turns it into Nodes; a model cannot run it before).
+	Select *Selector `json:"select,omitempty" yaml:"select,omitempty"`
 }
 
 // compiled is a scenario resolved against a model.
@@ -104,6 +107,9 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		}
 		if err := ev.Start.Validate("scenario " + at + "/start"); err != nil {
 			return nil, err
+		}
+		if ev.Select != nil {
+			return nil, bad(at+"/select", "selector not resolved against the city (see ResolveScenario)")
 		}
 		ce := cevent{pLo: ev.Probability, pHi: max(ev.ProbabilityMax, ev.Probability), joint: ev.Joint, start: ev.Start, noBackups: ev.NoBackups, key: uint64(i), idx: int32(i)}
 		if ev.Name != "" {
