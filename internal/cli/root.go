@@ -104,6 +104,8 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newReadinessCmd(e),
 		newReportCmd(e),
 		newRisksCmd(e),
+		newSimulateCmd(e),
+		newInvestCmd(e),
 	)
 	return root
 }
