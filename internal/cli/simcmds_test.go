@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"math"
@@ -21,6 +22,8 @@ import (
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
 )
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
@@ -173,8 +176,20 @@ events:
 	if other := mustRun(t, "--db", db, "simulate", sc, "--trials", "300", "--seed", "8"); other == one {
 		t.Error("seeds 7 and 8 give the same result")
 	}
-	if !strings.Contains(one, "water-supply") || !strings.Contains(one, "electricity") {
-		t.Errorf("output:\n%s", one)
+	// The output for the seed is pinned: a change in the engine's draws or
+	// the table shows here (go test -run Deterministic -update).
+	golden := filepath.Join("testdata", "simulate.golden")
+	if *updateGolden {
+		if err := os.WriteFile(golden, []byte(one), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one != string(want) {
+		t.Errorf("output differs from %s:\n%s", golden, one)
 	}
 }
 
