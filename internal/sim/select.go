@@ -180,15 +180,24 @@ func eachPage(ctx context.Context, list func(after string) (string, error)) erro
 // selector picks no node is an error: it is almost always a typing mistake
 // or missing findings.
 func ResolveScenario(ctx context.Context, src CityReader, s *Scenario) error {
+	// Events often share a selector (the same fleet exploited at two
+	// rates): read the city once for each distinct one.
+	seen := map[Selector][]string{}
 	for i := range s.Events {
 		ev := &s.Events[i]
 		if ev.Select == nil {
 			continue
 		}
 		where := fmt.Sprintf("event %d (%q)", i+1, truncate(ev.Name))
-		ids, err := Select(ctx, src, ev.Select)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+		key := *ev.Select
+		key.EPSS = false
+		ids, ok := seen[key]
+		if !ok {
+			var err error
+			if ids, err = Select(ctx, src, ev.Select); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			seen[key] = ids
 		}
 		if len(ids) == 0 {
 			return bulwark.Errorf(bulwark.EINVALID, "%s: the selector %s picks no node in the city", where, ev.Select)

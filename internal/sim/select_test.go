@@ -171,6 +171,15 @@ func TestResolveScenario(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tt.ev.Name, err, tt.want)
 		}
 	}
+	// Events with the same selector read the city once.
+	c.calls = 0
+	s = &Scenario{Horizon: 1, Events: []Event{{Name: "x", Select: &Selector{Kind: "server"}}, {Name: "y", Select: &Selector{Kind: "server"}}}}
+	if err := ResolveScenario(context.Background(), c, s); err != nil {
+		t.Fatal(err)
+	}
+	if once := c.calls; once != 2 || !slices.Equal(s.Events[0].Nodes, s.Events[1].Nodes) { // two pages of assets
+		t.Errorf("%d listings for two events with one selector; nodes %v %v", once, s.Events[0].Nodes, s.Events[1].Nodes)
+	}
 	// A model refuses a scenario whose selectors were not resolved.
 	m := mustModel(t, spec(t, "service s 1\nasset a\ns -> a\n"), fixedCfg(1))
 	_, err := Run(context.Background(), m, &Scenario{Horizon: 1, Events: []Event{{Select: &Selector{Kind: "x"}}}}, Options{Trials: 1})
