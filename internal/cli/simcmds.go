@@ -169,7 +169,7 @@ waited on. --trace K prints the timeline of trial K instead.`,
 					return printTrace(e.stdout, s, tr, out)
 				}
 				loaded := time.Since(start)
-				bar := e.newProgress(int64(fl.trials), "trials", false)
+				bar := e.simProgress(int64(fl.trials))
 				opt := sim.Options{Trials: fl.trials, Seed: fl.seed, Workers: fl.workers, Top: fl.top}
 				if bar.bar != nil {
 					opt.Progress = func(done, total int) { bar.Set(int64(done), int64(total)) }
@@ -198,6 +198,15 @@ waited on. --trace K prints the timeline of trial K instead.`,
 	cmd.Flags().IntVar(&trace, "trace", -1, "print the timeline of this trial (0-based) instead of the statistics")
 	addJSONFlag(cmd, e)
 	return cmd
+}
+
+// simProgress is the trials bar on stderr; none with --json or -q (or when
+// stderr is not a terminal).
+func (e *env) simProgress(total int64) *progress {
+	if e.jsonOut {
+		return &progress{}
+	}
+	return e.newProgress(total, "trials", false)
 }
 
 // hours writes a number of hours compactly: "0", "3.5", "120".
@@ -327,7 +336,7 @@ lost service avoided per unit of cost, with 95% intervals.`,
 					return fmt.Errorf("%s: %w", args[1], err)
 				}
 				total := int64(fl.trials) * int64(1+len(opts))
-				bar := e.newProgress(total, "trials", false)
+				bar := e.simProgress(total)
 				o := sim.Options{Trials: fl.trials, Seed: fl.seed, Workers: fl.workers, Top: fl.top}
 				if bar.bar != nil {
 					// Compare reports each run's progress from 0: count
