@@ -213,7 +213,7 @@ func (b *InventoryBuilder) Add(a *bulwark.Asset) []bulwark.Problem {
 func (inv *Inventory) newProfile(a *bulwark.Asset, cs, ps []int32, str func(string) string) profile {
 	pr := profile{cpes: cs, purls: ps}
 	pi := int32(len(inv.profiles))
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	addName := func(vendor, product, ver, text string) {
 		v := NormVendor(vendor)
 		p := NormProduct(v, product)
@@ -221,10 +221,17 @@ func (inv *Inventory) newProfile(a *bulwark.Asset, cs, ps []int32, str func(stri
 			return
 		}
 		k := v + "\x00" + p + "\x00" + ver
-		if seen[k] {
+		if i, ok := seen[k]; ok {
+			// Two identifiers name the same product and version (a CPE
+			// with version * and one with -): keep the text that sorts
+			// first, so that the evidence does not depend on the order in
+			// which the whole inventory first saw them.
+			if text < pr.names[i].text {
+				pr.names[i].text = text
+			}
 			return
 		}
-		seen[k] = true
+		seen[k] = len(pr.names)
 		n := ident{vendor: str(v), product: str(p), text: text, version: ver}
 		n.ver, n.verOK = version.Parse(ver)
 		pr.names = append(pr.names, n)
