@@ -330,8 +330,8 @@ func TestExamplesOnDemoCity(t *testing.T) {
 	st.Close()
 	t.Logf("demo city and findings loaded in %s", time.Since(start))
 
-	scenarios, _ := filepath.Glob("../../examples/scenario-*.yaml")
-	options, _ := filepath.Glob("../../examples/options-*.yaml")
+	scenarios, _ := filepath.Glob("../../examples/simulation/scenario-*.yaml")
+	options, _ := filepath.Glob("../../examples/simulation/options-*.yaml")
 	if len(scenarios) == 0 || len(options) == 0 {
 		t.Fatal("no example scenario or options file")
 	}
