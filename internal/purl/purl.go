@@ -47,7 +47,7 @@ func Parse(s string) (PURL, error) {
 	}
 	out := PURL{
 		Type:      p.Type,
-		Namespace: p.Namespace,
+		Namespace: cleanNamespace(p.Namespace),
 		Name:      p.Name,
 		Version:   p.Version,
 		Subpath:   p.Subpath,
@@ -67,6 +67,23 @@ func Parse(s string) (PURL, error) {
 		out.Qualifiers = p.Qualifiers.Map()
 	}
 	return out, nil
+}
+
+// cleanNamespace drops empty segments of a decoded namespace, as the
+// specification's parsing rules discard them: "a%2F/b" decodes to "a//b",
+// which the canonical form writes as "a/b", so Parse must say "a/b" too
+// for a purl and its canonical form to be the same (found by fuzzing).
+func cleanNamespace(ns string) string {
+	if !strings.Contains(ns, "//") && !strings.HasPrefix(ns, "/") && !strings.HasSuffix(ns, "/") {
+		return ns
+	}
+	var keep []string
+	for _, seg := range strings.Split(ns, "/") {
+		if seg != "" {
+			keep = append(keep, seg)
+		}
+	}
+	return strings.Join(keep, "/")
 }
 
 // String returns the canonical purl: qualifiers sorted by key, each
