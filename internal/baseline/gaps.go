@@ -125,6 +125,7 @@ func controlWeight(c bulwark.Control) float64 {
 // (ties by organization, scope and control), at most f.Limit (0: all).
 //
 // score = size × impact × reach × weight × findings × risks where
+//
 //   - size is gapSize;
 //   - impact is impactWeight of the highest FIPS 199 category the scope
 //     supports (the high-water mark of the graph);
@@ -133,8 +134,7 @@ func controlWeight(c bulwark.Control) float64 {
 //     double the score);
 //   - weight is controlWeight;
 //   - findings = 1 + log10(1 + Act + KEV open findings) for controls that
-//     would reduce them (vulnRelated), else 1.
-//
+//     would reduce them (vulnRelated), else 1;
 //   - risks = 1 + Σ score / 25 over the open risks of the register that
 //     name this gap as evidence (one risk scored 25 doubles the score).
 func Gaps(d *Data, scopes map[string]Scope, f GapFilter) []Gap {

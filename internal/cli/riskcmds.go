@@ -3,10 +3,10 @@ package cli
 import (
 	"cmp"
 	"context"
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
