@@ -26,6 +26,7 @@ type Store interface {
 	SBOMStore
 	BaselineStore
 	RiskStore
+	SimRunStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by

@@ -54,6 +54,8 @@ func Run(t *testing.T, open Opener) {
 		{"RemediationTimes", testRemediationTimes},
 		{"AC01_Risks", testRisks},
 		{"CC03_ConcurrentRiskEdits", testConcurrentRiskEdits},
+		{"AC01_SimRuns", testSimRuns},
+		{"CC04_ConcurrentSimRuns", testConcurrentSimRuns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

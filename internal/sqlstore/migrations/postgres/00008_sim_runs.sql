@@ -1,0 +1,33 @@
+-- +goose Up
+-- Resilience simulations run as background jobs. A run belongs to the
+-- organization that submitted it; job_id is the job working it now and
+-- heartbeat_at the last sign of life of that job; result is the outcome
+-- as JSON once done.
+CREATE TABLE sim_runs (
+    id           TEXT PRIMARY KEY,
+    org          TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    scenario     TEXT NOT NULL,
+    options      TEXT NOT NULL,
+    trials       INTEGER NOT NULL,
+    seed         BIGINT NOT NULL,
+    crews        INTEGER NOT NULL,
+    status       TEXT NOT NULL,
+    done         BIGINT NOT NULL,
+    total        BIGINT NOT NULL,
+    error        TEXT NOT NULL,
+    job_id       BIGINT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    created_at   BIGINT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    finished_at  BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    result       TEXT NOT NULL
+);
+CREATE INDEX sim_runs_org ON sim_runs (org, created_at, id);
+CREATE INDEX sim_runs_status ON sim_runs (status);
+
+-- +goose Down
+DROP TABLE sim_runs;
