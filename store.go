@@ -27,6 +27,7 @@ type Store interface {
 	BaselineStore
 	RiskStore
 	SimRunStore
+	IntelStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by

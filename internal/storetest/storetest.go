@@ -54,6 +54,10 @@ func Run(t *testing.T, open Opener) {
 		{"RemediationTimes", testRemediationTimes},
 		{"AC01_Risks", testRisks},
 		{"CC03_ConcurrentRiskEdits", testConcurrentRiskEdits},
+		{"IntelCommunities", testIntelCommunities},
+		{"AC02_IntelObjects", testIntelObjects},
+		{"CC01_IntelConcurrentPuts", testIntelConcurrentPuts},
+		{"IntelStatus", testIntelStatus},
 		{"AC01_SimRuns", testSimRuns},
 		{"CC04_ConcurrentSimRuns", testConcurrentSimRuns},
 	}
