@@ -1,0 +1,735 @@
+package stix
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"bulwark"
+	"bulwark/internal/jsonptr"
+)
+
+// Limits caps what one decode may consume. A zero field takes its default
+// (DefaultLimits); the defaults admit the largest public bundles (MITRE
+// ATT&CK Enterprise is about 50 MB and 25,000 objects) and nothing deeper or
+// longer than STIX needs.
+type Limits struct {
+	// MaxBytes caps the whole input. Default 64 MiB.
+	MaxBytes int64
+	// MaxDepth caps nesting, counting the bundle as level 1 and each object
+	// as level 2. Default 32.
+	MaxDepth int
+	// MaxObjects caps the objects of one bundle. Default 100,000.
+	MaxObjects int
+	// MaxStringBytes caps one string, member name or number. Default 1 MiB.
+	MaxStringBytes int
+	// MaxElements caps the members of one JSON object and the elements of
+	// one array inside an object. Default 100,000.
+	MaxElements int
+}
+
+// DefaultLimits returns the limits a zero Limits stands for.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 64 << 20, MaxDepth: 32, MaxObjects: 100_000, MaxStringBytes: 1 << 20, MaxElements: 100_000}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxObjects <= 0 {
+		l.MaxObjects = d.MaxObjects
+	}
+	if l.MaxStringBytes <= 0 {
+		l.MaxStringBytes = d.MaxStringBytes
+	}
+	if l.MaxElements <= 0 {
+		l.MaxElements = d.MaxElements
+	}
+	return l
+}
+
+// Bundle is a decoded STIX bundle: the objects that were imported, and for
+// tolerant import (IO-02) every object that was not, with the reason, plus
+// warnings about what was imported.
+type Bundle struct {
+	ID string
+	// SpecVersion is "2.0" when the input was a STIX 2.0 bundle (whose
+	// objects were upgraded), and "" for STIX 2.1, whose bundles have none.
+	SpecVersion string
+	Objects     []*Object
+	// Rejected lists the objects that were not imported, in input order.
+	Rejected []Rejection
+	// Warnings are about imported objects: references to objects not in the
+	// bundle (normal when partners send deltas), upgrades from STIX 2.0,
+	// repeated objects, marking-definitions that claim TLP under a
+	// non-canonical id.
+	Warnings []Warning
+}
+
+// Rejection says why one object of a bundle was not imported.
+type Rejection struct {
+	Index    int               `json:"index"`          // position in the bundle's objects
+	Pointer  string            `json:"pointer"`        // JSON pointer of the object in the input
+	ID       string            `json:"id,omitempty"`   // the object's id, when it had a readable one
+	Type     string            `json:"type,omitempty"` // the object's type, when readable
+	Problems []bulwark.Problem `json:"problems"`       // every problem found, located by JSON pointer
+}
+
+func (r Rejection) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "object %d", r.Index)
+	if r.ID != "" {
+		fmt.Fprintf(&b, " (%s)", r.ID)
+	}
+	for i, p := range r.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Warning is a remark about an imported object.
+type Warning struct {
+	Index   int    `json:"index"`
+	ID      string `json:"id"`
+	Pointer string `json:"pointer,omitempty"`
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string {
+	if w.Pointer != "" {
+		return fmt.Sprintf("object %d (%s): %s: %s", w.Index, w.ID, w.Pointer, w.Message)
+	}
+	return fmt.Sprintf("object %d (%s): %s", w.Index, w.ID, w.Message)
+}
+
+// Err returns nil when every object was imported, and otherwise an EINVALID
+// *bulwark.Error listing each rejected object's problems: for callers that
+// want all or nothing.
+func (b *Bundle) Err() error {
+	if len(b.Rejected) == 0 {
+		return nil
+	}
+	e := &bulwark.Error{Code: bulwark.EINVALID, Message: fmt.Sprintf("invalid STIX bundle: %d of %d objects rejected", len(b.Rejected), len(b.Rejected)+len(b.Objects))}
+	for _, r := range b.Rejected {
+		e.Details = append(e.Details, r.Problems...)
+	}
+	return e
+}
+
+var errTooLarge = errors.New("input larger than the limit")
+
+// capReader fails once more than max bytes have been read.
+type capReader struct {
+	r    io.Reader
+	left int64
+	max  int64
+	hit  bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// The input may end exactly at the limit: probe one byte.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.hit = true
+			return 0, errTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// DecodeBundle reads a STIX 2.1 bundle (or a STIX 2.0 one, whose objects are
+// upgraded where that is trivial) strictly and tolerantly at once:
+//
+//   - The bundle as a whole must be well-formed JSON within lim, an object
+//     with type "bundle", no duplicate or case-variant member names and
+//     nothing after it; otherwise DecodeBundle returns an EINVALID (or, for a
+//     cap, ETOOLARGE) *bulwark.Error whose details carry JSON pointers.
+//   - Each object is checked on its own: strict JSON (no duplicate member
+//     names, no names that differ only in case — the trap of Go's
+//     encoding/json, which would merge OBJECT_MARKING_REFS into
+//     object_marking_refs — valid UTF-8, depth, string, element caps) and the
+//     rules of the STIX 2.1 specification that its JSON schemas do not check
+//     (see Validate). A failing object is listed in Bundle.Rejected with
+//     every reason; the others are imported.
+//
+// References to objects outside the bundle are reported as warnings, not
+// errors: partners send deltas.
+func DecodeBundle(r io.Reader, lim Limits) (*Bundle, error) {
+	lim = lim.withDefaults()
+	cr := &capReader{r: r, left: lim.MaxBytes, max: lim.MaxBytes}
+	// Duplicate names and invalid UTF-8 are checked per object below, so
+	// that one bad object does not sink the others; the bundle's own members
+	// are checked here by hand.
+	dec := jsontext.NewDecoder(cr, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	b := &Bundle{}
+	st := &bundleState{b: b, lim: lim, versions: map[string]int{}}
+
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, streamError(cr, err)
+	}
+	if tok.Kind() != '{' {
+		return nil, bundleError(bulwark.EINVALID, "", "a STIX bundle is a JSON object, found %s", jsonptr.KindName(tok.Kind()))
+	}
+	names := map[string]string{}
+	var typ string
+	for {
+		if dec.PeekKind() == '}' {
+			break
+		}
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, streamError(cr, err)
+		}
+		name := tok.String()
+		ptr := "/" + jsonptr.Escape(name)
+		if msg := nameClash(names, name); msg != "" {
+			return nil, bundleError(bulwark.EINVALID, ptr, "%s", msg)
+		}
+		switch name {
+		case "objects":
+			if err := st.readObjects(dec, cr); err != nil {
+				return nil, err
+			}
+		case "type", "id", "spec_version":
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, streamError(cr, err)
+			}
+			var s string
+			if v.Kind() != '"' || unmarshal(v, &s) != nil {
+				return nil, bundleError(bulwark.EINVALID, ptr, "expected a string, found %s", jsonptr.KindName(v.Kind()))
+			}
+			switch name {
+			case "type":
+				typ = s
+			case "id":
+				b.ID = s
+			case "spec_version":
+				b.SpecVersion = s
+			}
+		default:
+			// Bundles have no other properties; a custom one is skipped
+			// (not an object's data, so nothing is lost that STIX keeps).
+			if !validPropertyName(name) {
+				return nil, bundleError(bulwark.EINVALID, ptr, "invalid property name %q: STIX names use only a-z, 0-9 and _", name)
+			}
+			if err := dec.SkipValue(); err != nil {
+				return nil, streamError(cr, err)
+			}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, streamError(cr, err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		if err != nil {
+			return nil, streamError(cr, err)
+		}
+		return nil, bundleError(bulwark.EINVALID, "", "unexpected data after the bundle (byte %d)", dec.InputOffset())
+	}
+	switch {
+	case typ == "":
+		return nil, bundleError(bulwark.EINVALID, "/type", "missing: a STIX bundle has type \"bundle\"")
+	case typ != "bundle":
+		return nil, bundleError(bulwark.EINVALID, "/type", "type is %q, want \"bundle\"", typ)
+	}
+	if b.ID != "" {
+		if t, _, ok := ParseID(b.ID); !ok || t != "bundle" {
+			return nil, bundleError(bulwark.EINVALID, "/id", "invalid bundle id %q: want bundle--<UUID>", b.ID)
+		}
+	}
+	switch b.SpecVersion {
+	case "", "2.1":
+		b.SpecVersion = ""
+	case "2.0":
+	default:
+		return nil, bundleError(bulwark.EUNSUPPORTED, "/spec_version", "unsupported STIX version %q (2.0 and 2.1 are read)", b.SpecVersion)
+	}
+	st.danglingRefs()
+	return b, nil
+}
+
+type bundleState struct {
+	b   *Bundle
+	lim Limits
+	// versions maps id + "\x00" + version to the index in b.Objects.
+	versions map[string]int
+	// index is the input position of each of b.Objects.
+	index []int
+}
+
+func (st *bundleState) readObjects(dec *jsontext.Decoder, cr *capReader) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return streamError(cr, err)
+	}
+	if tok.Kind() != '[' {
+		return bundleError(bulwark.EINVALID, "/objects", "expected an array, found %s", jsonptr.KindName(tok.Kind()))
+	}
+	for i := 0; ; i++ {
+		if dec.PeekKind() == ']' {
+			break
+		}
+		if i >= st.lim.MaxObjects {
+			return bundleError(bulwark.ETOOLARGE, "/objects", "more than %d objects", st.lim.MaxObjects)
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return streamError(cr, err)
+		}
+		ptr := "/objects/" + strconv.Itoa(i)
+		o, probs := parseObject(v, ptr, 2, st.lim)
+		if len(probs) > 0 {
+			rej := Rejection{Index: i, Pointer: ptr, Problems: probs}
+			if o != nil {
+				rej.ID, rej.Type = o.c.ID, o.c.Type
+			} else {
+				rej.ID, rej.Type = peekIdentity(v)
+			}
+			st.b.Rejected = append(st.b.Rejected, rej)
+			continue
+		}
+		st.add(i, ptr, o)
+	}
+	_, err = dec.ReadToken()
+	if err != nil {
+		return streamError(cr, err)
+	}
+	return nil
+}
+
+// add appends an accepted object, dropping an exact repeat of a version
+// already in the bundle and rejecting a different object under the same id
+// and version.
+func (st *bundleState) add(i int, ptr string, o *Object) {
+	if o.upgradedFrom != "" {
+		st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: "upgraded from STIX " + o.upgradedFrom + " to 2.1"})
+	}
+	if o.Type() == "marking-definition" && !IsTLPID(o.ID()) {
+		if claim := claimsTLP(o); claim != "" {
+			st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: fmt.Sprintf(
+				"marking-definition claims %s under a non-canonical id; objects marked with it are treated as TLP:RED", claim)})
+		}
+	}
+	key := o.ID() + "\x00" + o.Version()
+	if j, ok := st.versions[key]; ok {
+		prev := st.b.Objects[j]
+		if prev.Equal(o) {
+			st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: "repeats an earlier object of the bundle; kept once"})
+			return
+		}
+		st.b.Rejected = append(st.b.Rejected, Rejection{Index: i, Pointer: ptr, ID: o.ID(), Type: o.Type(), Problems: []bulwark.Problem{{
+			Field: ptr, Message: fmt.Sprintf("another object of the bundle has the same id and version (%s) but different content", versionLabel(o)),
+		}}})
+		return
+	}
+	st.versions[key] = len(st.b.Objects)
+	st.b.Objects = append(st.b.Objects, o)
+	st.index = append(st.index, i)
+}
+
+func versionLabel(o *Object) string {
+	if v := o.Version(); v != "" {
+		return "modified " + v
+	}
+	return "unversioned"
+}
+
+// danglingRefs warns about references to objects that are neither in the
+// bundle nor canonical TLP markings.
+func (st *bundleState) danglingRefs() {
+	ids := make(map[string]bool, len(st.b.Objects))
+	for _, o := range st.b.Objects {
+		ids[o.ID()] = true
+	}
+	for j, o := range st.b.Objects {
+		i := st.index[j]
+		for _, r := range o.refs {
+			if !ids[r.ID] && !IsTLPID(r.ID) {
+				st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Pointer: "/objects/" + strconv.Itoa(i) + r.Pointer,
+					Message: "references " + r.ID + ", which is not in the bundle"})
+			}
+		}
+	}
+}
+
+// DecodeObject reads one STIX object (not a bundle) strictly, within lim.
+// Any problem is an error: an EINVALID *bulwark.Error whose details are
+// located by JSON pointer (ETOOLARGE for a cap on the whole input).
+func DecodeObject(r io.Reader, lim Limits) (*Object, error) {
+	lim = lim.withDefaults()
+	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("stix: read object: %w", err)
+	}
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, objectError(bulwark.ETOOLARGE, "", []bulwark.Problem{{Message: fmt.Sprintf("input larger than %d bytes", lim.MaxBytes)}})
+	}
+	return ParseObject(data, lim)
+}
+
+// ParseObject is DecodeObject over bytes already read.
+func ParseObject(data []byte, lim Limits) (*Object, error) {
+	lim = lim.withDefaults()
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, objectError(bulwark.ETOOLARGE, "", []bulwark.Problem{{Message: fmt.Sprintf("input larger than %d bytes", lim.MaxBytes)}})
+	}
+	// One whole, syntactically valid value first: the per-object walk
+	// reports content problems; this reports truncation and trailing data.
+	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	v, err := dec.ReadValue()
+	if err != nil {
+		return nil, objectError(bulwark.EINVALID, "", []bulwark.Problem{syntaxProblem("", err)})
+	}
+	v = v.Clone() // valid only until the next read
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, objectError(bulwark.EINVALID, "", []bulwark.Problem{{Message: fmt.Sprintf("unexpected data after the object (byte %d)", dec.InputOffset())}})
+	}
+	o, probs := parseObject(v, "", 1, lim)
+	if len(probs) > 0 {
+		id := ""
+		if o != nil {
+			id = o.c.ID
+		}
+		return nil, objectError(bulwark.EINVALID, id, probs)
+	}
+	return o, nil
+}
+
+func objectError(code, id string, probs []bulwark.Problem) error {
+	msg := "invalid STIX object"
+	if id != "" {
+		msg += " " + id
+	}
+	if code == bulwark.ETOOLARGE {
+		msg = "STIX object too large"
+	}
+	return &bulwark.Error{Code: code, Message: msg, Details: probs}
+}
+
+func bundleError(code, ptr, format string, args ...any) error {
+	msg := "invalid STIX bundle"
+	switch code {
+	case bulwark.ETOOLARGE:
+		msg = "STIX bundle too large"
+	case bulwark.EUNSUPPORTED:
+		msg = "unsupported STIX bundle"
+	}
+	return &bulwark.Error{Code: code, Message: msg, Details: []bulwark.Problem{{Field: ptr, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// streamError turns an error of the bundle's token stream into a located
+// *bulwark.Error.
+func streamError(cr *capReader, err error) error {
+	if cr.hit || errors.Is(err, errTooLarge) {
+		return bundleError(bulwark.ETOOLARGE, "", "input larger than %d bytes", cr.max)
+	}
+	p := syntaxProblem("", err)
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		// A failure of the underlying reader, not of the input.
+		return fmt.Errorf("stix: read bundle: %w", err)
+	}
+	return &bulwark.Error{Code: bulwark.EINVALID, Message: "invalid STIX bundle", Details: []bulwark.Problem{p}}
+}
+
+// syntaxProblem locates a jsontext error: the JSON pointer of the value being
+// read (prefixed with base) and the byte offset.
+func syntaxProblem(base string, err error) bulwark.Problem {
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		msg := "invalid JSON"
+		if se.Err != nil {
+			msg = strings.TrimPrefix(se.Err.Error(), "jsontext: ")
+			if errors.Is(se.Err, io.ErrUnexpectedEOF) {
+				msg = "unexpected end of input (truncated?)"
+			}
+		}
+		if strings.Contains(msg, "exceeded max depth") {
+			msg = "nesting deeper than the JSON reader allows"
+		}
+		return bulwark.Problem{Field: shortPointer(base + string(se.JSONPointer)), Message: fmt.Sprintf("%s (byte %d)", msg, se.ByteOffset)}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return bulwark.Problem{Field: base, Message: "unexpected end of input (truncated?)"}
+	}
+	return bulwark.Problem{Field: base, Message: strings.TrimPrefix(err.Error(), "jsontext: ")}
+}
+
+// shortPointer keeps error messages readable when a hostile input nests
+// thousands of levels: a pointer over 200 bytes is cut, marked with "…".
+func shortPointer(p string) string {
+	if len(p) <= 200 {
+		return p
+	}
+	cut := 200
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return p[:cut] + "…"
+}
+
+// nameClash records name among an object's member names and says what is
+// wrong when it repeats one or differs from one only in case.
+func nameClash(names map[string]string, name string) string {
+	key := strings.ToLower(name)
+	if prev, ok := names[key]; ok {
+		if prev == name {
+			return fmt.Sprintf("duplicate member %q", name)
+		}
+		return fmt.Sprintf("member %q differs only in case from member %q", name, prev)
+	}
+	names[key] = name
+	return ""
+}
+
+// validPropertyName checks a top-level property name: STIX 2.1 (section
+// 3.1) allows only a-z, 0-9 and _, at most 250 characters. "__proto__" is
+// refused as well: it is meaningless in STIX and a known hazard for
+// JavaScript consumers of what Bulwark re-publishes.
+func validPropertyName(n string) bool {
+	if n == "" || len(n) > 250 || n == "__proto__" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// peekIdentity returns the type and id of a rejected object when they can be
+// read at all (for the rejection report).
+func peekIdentity(v []byte) (id, typ string) {
+	var c struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if json.Unmarshal(v, &c, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil {
+		return "", ""
+	}
+	if len(c.ID) > 300 {
+		c.ID = c.ID[:300]
+	}
+	if len(c.Type) > 250 {
+		c.Type = c.Type[:250]
+	}
+	return c.ID, c.Type
+}
+
+// frame is one open JSON container during the walk of an object.
+type frame struct {
+	array bool
+	n     int               // members or elements so far
+	names map[string]string // lower-cased member name → name as written
+	// member is the name of the member whose value is being read (objects);
+	// refs says the array is the value of a *_refs member.
+	member     string
+	expectName bool
+	refs       bool
+}
+
+// parseObject checks and parses one object's JSON. ptr is its JSON pointer
+// in the input and depth the nesting level of the object itself. It returns
+// the object (possibly partial, for the report) and every problem found.
+func parseObject(v []byte, ptr string, depth int, lim Limits) (*Object, []bulwark.Problem) {
+	if k := jsontext.Value(v).Kind(); k != '{' {
+		return nil, []bulwark.Problem{{Field: ptr, Message: "a STIX object is a JSON object, found " + jsonptr.KindName(k)}}
+	}
+	refs, probs := walk(v, ptr, depth, lim)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	o := &Object{refs: refs}
+	if err := unmarshal(v, &o.c); err != nil {
+		return nil, []bulwark.Problem{semanticProblem(ptr, err)}
+	}
+	if probs := validateImport(o, v, ptr); len(probs) > 0 {
+		return o, probs
+	}
+	raw := []byte(v)
+	if needsUpgrade(o) {
+		up, probs := upgrade(o, v, ptr)
+		if len(probs) > 0 {
+			return o, probs
+		}
+		raw = up
+	}
+	canon, err := Canonical(raw)
+	if err != nil {
+		return o, []bulwark.Problem{{Field: ptr, Message: err.Error()}}
+	}
+	o.raw = canon
+	// Reference pointers stay valid: canonical form reorders members, never
+	// array elements.
+	for i := range o.refs {
+		o.refs[i].Pointer = strings.TrimPrefix(o.refs[i].Pointer, ptr)
+	}
+	return o, nil
+}
+
+// semanticProblem locates an error of json.Unmarshal (a property of the
+// wrong JSON type).
+func semanticProblem(base string, err error) bulwark.Problem {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		msg := "wrong type"
+		if se.JSONKind != 0 && se.GoType != nil {
+			msg = "unexpected " + jsonptr.KindName(se.JSONKind) + " for this property"
+		}
+		if se.Err != nil {
+			msg += ": " + strings.TrimPrefix(se.Err.Error(), "json: ")
+		}
+		return bulwark.Problem{Field: base + string(se.JSONPointer), Message: msg}
+	}
+	return bulwark.Problem{Field: base, Message: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// walk reads an object's JSON token by token and reports what a lenient
+// decoder would accept silently: duplicate member names and names that
+// differ only in case (at any depth), invalid UTF-8, nesting deeper than
+// lim.MaxDepth, strings and numbers over lim.MaxStringBytes, containers over
+// lim.MaxElements, numbers beyond the range of a double, top-level property
+// names outside STIX's a-z0-9_ and null property values. It also collects
+// the identifier references (*_ref, *_refs). Memory stays bounded by depth.
+//
+// It is a walk of its own rather than internal/csaf's because it works per
+// object inside a stream, keeps going after a problem, and collects
+// references on the way; the shared pieces (pointer escaping, kind names)
+// come from internal/jsonptr.
+func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bulwark.Problem) {
+	dec := jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true))
+	var stack []frame
+	add := func(msg string, args ...any) {
+		probs = append(probs, bulwark.Problem{Field: shortPointer(base + string(dec.StackPointer())), Message: fmt.Sprintf(msg, args...)})
+	}
+	for len(probs) < 20 {
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			p := syntaxProblem(base, err)
+			if strings.Contains(p.Message, "invalid UTF-8") {
+				p.Message = "invalid UTF-8 in a string: " + p.Message
+			}
+			probs = append(probs, p)
+			break
+		}
+		k := tok.Kind()
+		if k == '}' || k == ']' {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		if top != nil && !top.array && top.expectName {
+			name := tok.String()
+			top.expectName = false
+			top.member = name
+			top.n++
+			if top.n == lim.MaxElements+1 {
+				add("more than %d members", lim.MaxElements)
+			}
+			if len(name) > lim.MaxStringBytes {
+				add("member name longer than %d bytes", lim.MaxStringBytes)
+				continue
+			}
+			if top.names == nil {
+				top.names = make(map[string]string, 8)
+			}
+			if msg := nameClash(top.names, name); msg != "" {
+				add("%s", msg)
+			}
+			if name == "__proto__" {
+				add("member name %q is not allowed", name)
+			} else if len(stack) == 1 && !validPropertyName(name) {
+				add("invalid property name %q: STIX 2.1 property names use only a-z, 0-9 and _", name)
+			}
+			continue
+		}
+		// A value.
+		refMember := false
+		if top != nil {
+			if top.array {
+				top.n++
+				if top.n == lim.MaxElements+1 {
+					add("more than %d elements", lim.MaxElements)
+				}
+				refMember = top.refs
+			} else {
+				top.expectName = true
+				refMember = strings.HasSuffix(top.member, "_ref")
+			}
+		}
+		switch k {
+		case '{', '[':
+			f := frame{array: k == '[', expectName: k == '{'}
+			if k == '[' && top != nil && !top.array && strings.HasSuffix(top.member, "_refs") {
+				f.refs = true
+			}
+			stack = append(stack, f)
+			if depth-1+len(stack) > lim.MaxDepth {
+				add("nesting deeper than %d levels", lim.MaxDepth)
+				return refs, probs
+			}
+		case '"':
+			s := tok.String()
+			if len(s) > lim.MaxStringBytes {
+				add("string longer than %d bytes", lim.MaxStringBytes)
+				continue
+			}
+			if refMember {
+				if _, _, ok := ParseID(s); ok {
+					refs = append(refs, Ref{Pointer: base + string(dec.StackPointer()), ID: s})
+				}
+			}
+		case '0':
+			s := tok.String()
+			if len(s) > lim.MaxStringBytes {
+				add("number longer than %d bytes", lim.MaxStringBytes)
+				continue
+			}
+			if strings.ContainsAny(s, ".eE") {
+				if _, err := strconv.ParseFloat(s, 64); err != nil {
+					add("number %.40s is beyond the range of a double", s)
+				}
+			}
+		case 'n':
+			if len(stack) == 1 {
+				add("null is not a STIX value: omit the property instead")
+			}
+		}
+	}
+	return refs, probs
+}
