@@ -97,6 +97,10 @@ type Config struct {
 	// failure fails more services (then more people) is restored first.
 	// Without it every node has the same priority and IDs decide.
 	Analysis *depgraph.Analysis
+	// Priority, when set (one per dense node id), gives the restoration
+	// priorities directly, higher first; it takes precedence over Analysis.
+	// Neutral graph files carry them so.
+	Priority []uint64
 }
 
 // Model is a frozen, immutable simulation model: compact arrays derived
@@ -332,7 +336,12 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		m.crews[p] = int32(c.Count)
 	}
 	m.prio = make([]uint64, n)
-	if a := cfg.Analysis; a != nil {
+	if cfg.Priority != nil {
+		if len(cfg.Priority) != n {
+			return nil, bulwark.Errorf(bulwark.EINVALID, "simulation model: %d priorities for %d nodes", len(cfg.Priority), n)
+		}
+		copy(m.prio, cfg.Priority)
+	} else if a := cfg.Analysis; a != nil {
 		if a.Graph() != g {
 			return nil, bulwark.Errorf(bulwark.EINVALID, "simulation model: analysis of another graph")
 		}

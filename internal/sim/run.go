@@ -26,6 +26,11 @@ type Options struct {
 	Top     int     `json:"top,omitempty" yaml:"top,omitempty"` // contributors listed (default 10)
 	// Progress, when set, is called after each round with the trials done.
 	Progress func(done, total int) `json:"-" yaml:"-"`
+	// Draws, when set, receives every trial's draws in trial order (a
+	// neutral draws file; early stopping is refused). Outcomes, when set,
+	// receives every trial's outcome in trial order.
+	Draws    *DrawsWriter   `json:"-" yaml:"-"`
+	Outcomes *OutcomeWriter `json:"-" yaml:"-"`
 }
 
 // maxTrials bounds one run, maxSamples the downtimes it keeps (8 bytes
@@ -100,6 +105,18 @@ func Run(ctx context.Context, m *Model, s *Scenario, opt Options) (*Result, erro
 }
 
 func (m *Model) run(ctx context.Context, c *compiled, opt Options) (*Result, error) {
+	return m.runFrom(ctx, c, opt, nil)
+}
+
+// drawsBatch is how many trials' draws are held in memory at once when
+// they are recorded or replayed.
+const drawsBatch = 128
+
+// runFrom runs the trials, drawing them or, with src, replaying them.
+func (m *Model) runFrom(ctx context.Context, c *compiled, opt Options, src *DrawsReader) (*Result, error) {
+	if opt.Draws != nil && opt.Epsilon > 0 {
+		return nil, bulwark.Errorf(bulwark.EINVALID, "simulation: early stopping (epsilon) cannot be used while recording draws")
+	}
 	if opt.Trials < 1 || opt.Trials > maxTrials {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "simulation: trials %d must be within 1..%d", opt.Trials, maxTrials)
 	}
@@ -130,6 +147,7 @@ func (m *Model) run(ctx context.Context, c *compiled, opt Options) (*Result, err
 	agg := newAggregate(m, c, opt.Trials)
 	pool := make([]*worker, workers)
 	res := &Result{Seed: opt.Seed}
+	var draws []TrialDraws
 	done := 0
 	for done < opt.Trials {
 		end := min(done+round, opt.Trials)
@@ -140,34 +158,72 @@ func (m *Model) run(ctx context.Context, c *compiled, opt Options) (*Result, err
 			outs[i].down = agg.down[(done+i)*ns : (done+i+1)*ns]
 			outs[i].maxOut = make([]float64, ns)
 		}
-		var next atomic.Int64
-		next.Store(int64(done))
-		var wg sync.WaitGroup
-		for wi := range workers {
-			if pool[wi] == nil {
-				pool[wi] = newWorker(m, c, opt.Seed)
+		// Recorded or replayed draws are held a batch at a time.
+		batch := end - done
+		if src != nil || opt.Draws != nil {
+			batch = min(batch, drawsBatch)
+			if draws == nil {
+				draws = make([]TrialDraws, drawsBatch)
 			}
-			w := pool[wi]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				const block = 16
-				for ctx.Err() == nil {
-					lo := int(next.Add(block)) - block
-					if lo >= end {
-						return
-					}
-					for i := lo; i < min(lo+block, end); i++ {
-						w.run(i, &outs[i-done])
+		}
+		for lo := done; lo < end; lo += batch {
+			hi := min(lo+batch, end)
+			if src != nil {
+				for i := lo; i < hi; i++ {
+					if err := src.Next(&draws[i-lo]); err != nil {
+						return nil, err
 					}
 				}
-			}()
-		}
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			return nil, err
+			}
+			var next atomic.Int64
+			next.Store(int64(lo))
+			var wg sync.WaitGroup
+			for wi := range workers {
+				if pool[wi] == nil {
+					pool[wi] = newWorker(m, c, opt.Seed)
+				}
+				w := pool[wi]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					const block = 16
+					for ctx.Err() == nil {
+						b := int(next.Add(block)) - block
+						if b >= hi {
+							return
+						}
+						for i := b; i < min(b+block, hi); i++ {
+							switch {
+							case src != nil:
+								w.replay = &draws[i-lo]
+							case opt.Draws != nil:
+								w.rec = &draws[i-lo]
+								w.rec.reset(i)
+							}
+							w.run(i, &outs[i-done])
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if opt.Draws != nil {
+				for i := lo; i < hi; i++ {
+					draws[i-lo].sortEvents()
+					if err := opt.Draws.Write(&draws[i-lo]); err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 		for i := range outs {
+			if opt.Outcomes != nil {
+				if err := opt.Outcomes.write(done+i, &outs[i]); err != nil {
+					return nil, err
+				}
+			}
 			agg.add(done+i, &outs[i])
 		}
 		done = end
@@ -357,7 +413,12 @@ func TraceTrial(m *Model, s *Scenario, seed uint64, trial int) (*Trace, *TrialOu
 	if trial < 0 {
 		return nil, nil, bulwark.Errorf(bulwark.EINVALID, "simulation: negative trial %d", trial)
 	}
-	w := newWorker(m, c, seed)
+	return newWorker(m, c, seed).traceRun(trial)
+}
+
+// traceRun runs one trial recording its trace.
+func (w *worker) traceRun(trial int) (*Trace, *TrialOutcome, error) {
+	m := w.m
 	tr := &Trace{Trial: trial}
 	w.trace = tr
 	ns := len(m.svc)

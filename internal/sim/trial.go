@@ -33,14 +33,19 @@ type qitem struct {
 
 func qless(a, b *qitem) bool { return a.t < b.t || a.t == b.t && a.seq < b.seq }
 
-// job is restoration work waiting for a crew.
+// job is restoration work waiting for a crew. Jobs are served by priority
+// (higher first), then node id, then in the order they were queued (a node
+// hit by two events has two jobs).
 type job struct {
 	prio uint64
 	x    int32
+	seq  uint32
 	d    float64
 }
 
-func jless(a, b *job) bool { return a.prio > b.prio || a.prio == b.prio && a.x < b.x }
+func jless(a, b *job) bool {
+	return a.prio > b.prio || a.prio == b.prio && (a.x < b.x || a.x == b.x && a.seq < b.seq)
+}
 
 // attrib is loss (person-hours) attributed to a directly hit node.
 type attrib struct {
@@ -95,6 +100,10 @@ type worker struct {
 	base  uint64 // root of the trial's draws
 	out   *trialResult
 	trace *Trace
+	// rec, when set, receives the trial's draws as they are made; replay,
+	// when set, supplies them instead (recorded draws: no hashing).
+	rec    *TrialDraws
+	replay *TrialDraws
 }
 
 func newWorker(m *Model, c *compiled, seed uint64) *worker {
@@ -212,11 +221,19 @@ func (w *worker) run(trial int, out *trialResult) {
 	w.pepoch++
 	w.seq = 0
 	w.heap = w.heap[:0]
-	for k := range c.events {
-		ev := &c.events[k]
-		t := ev.start.Quantile(draw(w.base, streamStart, ev.key))
-		if t <= c.horizon && len(ev.nodes) > 0 {
-			w.push(qitem{t: t, kind: qStart, x: int32(k)})
+	if r := w.replay; r != nil {
+		for k := range r.Events {
+			if t := r.Events[k].Start; t <= c.horizon {
+				w.push(qitem{t: t, kind: qStart, x: int32(k)})
+			}
+		}
+	} else {
+		for k := range c.events {
+			ev := &c.events[k]
+			t := ev.start.Quantile(draw(w.base, streamStart, ev.key))
+			if t <= c.horizon && len(ev.nodes) > 0 {
+				w.push(qitem{t: t, kind: qStart, x: int32(k)})
+			}
 		}
 	}
 	goalAt := c.goal.Within
@@ -273,17 +290,27 @@ func (w *worker) run(trial int, out *trialResult) {
 	w.tpools = w.tpools[:0]
 }
 
-// start fires scenario event k at time t.
+// start fires scenario event k at time t. With recorded draws, k is the
+// position of the event among the trial's recorded events.
 func (w *worker) start(k int32, t float64) {
+	if w.replay != nil {
+		w.startRecorded(k, t)
+		return
+	}
+	m := w.m
 	ev := &w.c.events[k]
 	p := ev.prob(w.base)
 	w.event(t, "event", -1, k)
-	if p <= 0 {
-		return
-	}
 	var dur float64
 	if ev.external {
 		dur = ev.duration.Quantile(draw(w.base, streamDuration, ev.key))
+	}
+	var rec *EventDraws
+	if w.rec != nil {
+		rec = w.rec.add(int(k), t, ev.external, dur)
+	}
+	if p <= 0 {
+		return
 	}
 	if ev.joint {
 		if p < 1 && draw(w.base, streamJoint, ev.key) >= p {
@@ -292,34 +319,56 @@ func (w *worker) start(k int32, t float64) {
 		p = 1
 	}
 	for _, x := range ev.nodes {
-		if p < 1 && draw(w.base, streamHit, ev.key*0x9e3779b97f4a7c15^w.m.key[x]) >= p {
+		if p < 1 && draw(w.base, streamHit, ev.key*0x9e3779b97f4a7c15^m.key[x]) >= p {
 			continue
 		}
-		w.hit(x, t, ev, dur)
+		d := dur
+		if !ev.external {
+			r := &m.recs[m.rec[x]]
+			d = r.time(ev.noBackups).Quantile(draw(w.base, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
+		}
+		if rec != nil {
+			rec.Hits = append(rec.Hits, HitDraw{Node: x, Restore: d})
+		}
+		w.hit(x, t, ev.idx, ev.external, d)
 	}
 }
 
-// hit makes x directly down at t and queues its restoration. Every hit
-// is a compromise of its own with its own restoration: a node hit twice is
-// directly down until both are done (so removing a hit never lengthens an
-// outage when crews are plentiful).
-func (w *worker) hit(x int32, t float64, ev *cevent, dur float64) {
+// startRecorded fires the k-th recorded event of the trial at time t.
+func (w *worker) startRecorded(k int32, t float64) {
+	ev := &w.replay.Events[k]
+	w.event(t, "event", -1, int32(ev.Event))
+	for _, h := range ev.Hits {
+		d := h.Restore
+		if ev.External {
+			d = ev.Duration
+		}
+		w.hit(h.Node, t, int32(ev.Event), ev.External, d)
+	}
+}
+
+// hit makes x directly down at t and queues its restoration: a crew job of
+// d hours, or, for an event that restores itself (external), x's return
+// after d hours. Every hit is a compromise of its own with its own
+// restoration: a node hit twice is directly down until both are done (so
+// removing a hit never lengthens an outage when crews are plentiful).
+func (w *worker) hit(x int32, t float64, event int32, external bool, d float64) {
 	m := w.m
-	w.event(t, "hit", x, ev.idx)
+	w.event(t, "hit", x, event)
 	w.raise(x, t)
-	if ev.external {
-		w.push(qitem{t: t + dur, kind: qBackOn, x: x})
+	if external {
+		w.push(qitem{t: t + d, kind: qBackOn, x: x})
 		return
 	}
-	r := &m.recs[m.rec[x]]
-	d := r.time(ev.noBackups).Quantile(draw(w.base, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
 	p := m.pool[x]
 	if w.pstamp[p] != w.pepoch {
 		w.pstamp[p] = w.pepoch
 		w.free[p] = m.crews[p]
 		w.tpools = append(w.tpools, p)
 	}
-	w.waiting[p] = pushJob(w.waiting[p], job{prio: m.prio[x], x: x, d: d})
+	// Jobs share the event queue's sequence: only the order matters.
+	w.waiting[p] = pushJob(w.waiting[p], job{prio: m.prio[x], x: x, seq: w.seq, d: d})
+	w.seq++
 	w.ready(p)
 }
 
