@@ -91,6 +91,14 @@ type graphCache struct {
 	mu      sync.Mutex
 	version int64
 	g       *bulwark.GraphData
+
+	// load lets one full scan run at a time. A scan holds a read
+	// connection while it waits for its second worker to take another;
+	// concurrent scans each holding one of the pool's connections would
+	// otherwise wait for each other forever. The callers queued behind a
+	// scan then find its result in the cache. A channel rather than a
+	// mutex, so that a waiting caller can give up when its context ends.
+	load chan struct{}
 }
 
 // LoadGraph returns the visible dependency graph: nodes (in ref order),
@@ -119,15 +127,10 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 		}
 		full := db.cachedGraph(v)
 		if full == nil {
-			g, fv, err := db.loadFullGraph(ctx)
+			g, fv, err := db.loadCachedGraph(ctx, v)
 			if err != nil {
 				return nil, db.d.mapErr("load graph", err)
 			}
-			db.graph.mu.Lock()
-			if db.graph.g == nil || fv >= db.graph.version {
-				db.graph.g, db.graph.version = g, fv
-			}
-			db.graph.mu.Unlock()
 			if fv != v {
 				continue // changed meanwhile: read the scope again
 			}
@@ -136,6 +139,30 @@ func (db *DB) LoadGraph(ctx context.Context) (*bulwark.GraphData, error) {
 		return filterGraph(full, s), nil
 	}
 	return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "load graph: the city model is changing too fast, try again")
+}
+
+// loadCachedGraph scans the whole graph, one scan at a time, and caches it;
+// a caller that waited for another's scan of version v takes its result.
+func (db *DB) loadCachedGraph(ctx context.Context, v int64) (*bulwark.GraphData, int64, error) {
+	select {
+	case db.graph.load <- struct{}{}:
+		defer func() { <-db.graph.load }()
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
+	if g := db.cachedGraph(v); g != nil {
+		return g, v, nil
+	}
+	g, fv, err := db.loadFullGraph(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	db.graph.mu.Lock()
+	if db.graph.g == nil || fv >= db.graph.version {
+		db.graph.g, db.graph.version = g, fv
+	}
+	db.graph.mu.Unlock()
+	return g, fv, nil
 }
 
 // cachedGraph returns the cached whole graph if it is as of version v.

@@ -55,7 +55,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{log: log, now: time.Now}
+	db := &DB{log: log, now: time.Now, graph: graphCache{load: make(chan struct{}, 1)}}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(ctx, dsn)
