@@ -99,8 +99,9 @@ type SimRunFilter struct {
 //
 //   - Status running: the job works the run (first call: Total set, Done
 //     reset) or reports progress (Done) and is alive (the heartbeat).
-//   - Status queued: the run waits again, Error saying why; with NewJob it
-//     moves to that job (Attempts counts one more).
+//   - Status queued: the run waits again, Error saying why. Detach leaves
+//     it without a job (to be given a new one); NewJob gives a run without
+//     a job (Job 0) that job, and Attempts counts one more.
 //   - Status done: Result is stored. Status failed: Error says why.
 type SimRunUpdate struct {
 	Job    int64
@@ -110,6 +111,7 @@ type SimRunUpdate struct {
 	Error  string
 	Result []byte
 	NewJob int64
+	Detach bool
 }
 
 // SimRunStore persists simulation runs. Reads and cancellation are scoped

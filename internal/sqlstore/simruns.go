@@ -261,9 +261,15 @@ func (db *DB) UpdateSimRun(ctx context.Context, id string, u bulwark.SimRunUpdat
 			set = append(set, "done = "+a.add(u.Done), "heartbeat_at = "+a.add(now))
 		case bulwark.SimQueued:
 			set = append(set, "status = 'queued'", "done = 0", "error = "+a.add(msg), "heartbeat_at = "+a.add(now))
-			if u.NewJob != 0 {
-				set = append(set, "job_id = "+a.add(u.NewJob), "attempts = attempts + 1")
+			switch {
+			case u.Detach:
+				set = append(set, "job_id = 0")
 				audit = "sim.requeue"
+			case u.NewJob != 0:
+				if cur.JobID != 0 {
+					return bulwark.Errorf(bulwark.ECONFLICT, "simulation %s already has job %d", id, cur.JobID)
+				}
+				set = append(set, "job_id = "+a.add(u.NewJob), "attempts = attempts + 1")
 			}
 		case bulwark.SimDone:
 			if cur.Status != bulwark.SimRunning || len(u.Result) == 0 {

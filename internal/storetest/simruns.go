@@ -112,7 +112,10 @@ func testSimRuns(t *testing.T, st bulwark.Store) {
 	}
 	must(0, st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Status: bulwark.SimQueued, NewJob: 11}))(t)
 	must(0, st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 11, Status: bulwark.SimRunning, Total: 100}))(t)
-	must(0, st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 11, Status: bulwark.SimQueued, NewJob: 12, Error: "interrupted"}))(t)
+	wantCode(t, "new job while it has one", st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 11, Status: bulwark.SimQueued, NewJob: 12}), bulwark.ECONFLICT)
+	must(0, st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 11, Status: bulwark.SimQueued, Detach: true, Error: "interrupted"}))(t)
+	wantCode(t, "the old job after a detach", st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 11, Status: bulwark.SimRunning, Done: 5}), bulwark.ECONFLICT)
+	must(0, st.UpdateSimRun(sys, q.ID, bulwark.SimRunUpdate{Job: 0, Status: bulwark.SimQueued, NewJob: 12, Error: "interrupted"}))(t)
 	got = must(st.FindSimRun(water, q.ID))(t)
 	if got.Status != bulwark.SimQueued || got.JobID != 12 || got.Attempts != 2 || got.Error != "interrupted" || got.Done != 0 {
 		t.Errorf("requeued %+v", got)
