@@ -592,4 +592,3 @@ func TestEscapeField(t *testing.T) {
 		}
 	}
 }
-
