@@ -568,24 +568,27 @@ func parseObject(v []byte, ptr string, depth int, lim Limits) (*Object, []bulwar
 	if len(probs) > 0 {
 		return nil, probs
 	}
+	// Everything below reads the canonical form, so that accessors return
+	// canonical JSON (extensions, properties).
+	canon, err := Canonical(v)
+	if err != nil {
+		return nil, []bulwark.Problem{{Field: ptr, Message: err.Error()}}
+	}
 	o := &Object{refs: refs}
-	if err := unmarshal(v, &o.c); err != nil {
+	if err := unmarshal(canon, &o.c); err != nil {
 		return nil, []bulwark.Problem{semanticProblem(ptr, err)}
 	}
-	if probs := validateImport(o, v, ptr); len(probs) > 0 {
+	if probs := validateImport(o, canon, ptr); len(probs) > 0 {
 		return o, probs
 	}
-	raw := []byte(v)
 	if needsUpgrade(o) {
-		up, probs := upgrade(o, v, ptr)
+		up, probs := upgrade(o, canon, ptr)
 		if len(probs) > 0 {
 			return o, probs
 		}
-		raw = up
-	}
-	canon, err := Canonical(raw)
-	if err != nil {
-		return o, []bulwark.Problem{{Field: ptr, Message: err.Error()}}
+		if canon, err = Canonical(up); err != nil {
+			return o, []bulwark.Problem{{Field: ptr, Message: err.Error()}}
+		}
 	}
 	o.raw = canon
 	// Reference pointers stay valid: canonical form reorders members, never
