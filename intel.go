@@ -215,9 +215,11 @@ type IntelObject struct {
 }
 
 // IntelState tells readers of the intel store what changed: LastSeq grows
-// with every object added; Epoch changes when stored objects are removed or
-// re-scoped; AccessEpoch when communities, members or collection access
-// change. In-memory indexes compare them to stay current across processes.
+// with every object added; Epoch changes when stored objects are removed;
+// AccessEpoch when communities, members or collection access change.
+// In-memory indexes compare them to stay current across processes. (A
+// stricter marking re-scopes earlier versions only together with a new
+// version, whose row carries the new scope: tailing LastSeq sees it.)
 type IntelState struct {
 	LastSeq     int64
 	LastAdded   time.Time

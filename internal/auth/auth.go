@@ -56,6 +56,8 @@ type Service struct {
 
 	mu        sync.Mutex
 	tokenSeen map[int64]time.Time // token ID -> last audited use
+
+	basic *basicCache // verified HTTP Basic credentials (basic.go)
 }
 
 // New returns a Service over st.
@@ -88,6 +90,7 @@ func New(st bulwark.Store, opt Options, log *slog.Logger) *Service {
 		logins:    newLimiter(opt.LoginLimit, opt.LoginWindow),
 		tokens:    newLimiter(opt.LoginLimit*4, opt.LoginWindow),
 		tokenSeen: make(map[int64]time.Time),
+		basic:     newBasicCache(),
 	}
 }
 
@@ -226,7 +229,8 @@ type authInfo struct {
 type infoKey struct{}
 
 // Authenticate returns the caller of r: the owner of the API token in
-// "Authorization: Bearer bwk_…", or else of the session cookie. A request
+// "Authorization: Bearer bwk_…", the user of "Authorization: Basic" (e-mail
+// and password, basic.go), or else of the session cookie. A request
 // with an Authorization header is judged by that header alone.
 func (s *Service) Authenticate(r *http.Request) (bulwark.Principal, bool) {
 	in := s.info(r)
@@ -249,6 +253,9 @@ func (s *Service) authenticate(r *http.Request) authInfo {
 			return in
 		}
 		scheme, secret, _ := strings.Cut(h[0], " ")
+		if strings.EqualFold(scheme, "Basic") {
+			return s.authenticateBasic(ctx, secret, r.RemoteAddr, now)
+		}
 		if !strings.EqualFold(scheme, "Bearer") || !wellFormedToken(secret) {
 			return in
 		}

@@ -488,7 +488,6 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 			added = st.LastAdded // date_added never goes back, whatever the clocks say
 		}
 		seq := st.LastSeq
-		rescoped := false
 		// known holds the rows of each STIX id touched by this call.
 		known := map[string][]intelRow{}
 		stored, dups, refused := 0, 0, 0
@@ -511,6 +510,13 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 				o.Collection = collection
 				o.Normalize()
 				h := bodyHash(o.Body)
+				unversioned := o.Version.IsZero()
+				if unversioned {
+					// Objects with neither modified nor created (cyber-
+					// observables) take their date_added as version; an
+					// identical body already stored is the same object.
+					o.Version = added
+				}
 				v := micros(o.Version)
 				var own *bulwark.IntelScope
 				var others []bulwark.IntelScope
@@ -519,7 +525,12 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 					if r.publisher == o.PublisherOrg {
 						s := r.scope
 						own = &s
-						if r.version == v {
+						switch {
+						case unversioned && r.hash == h:
+							dup = true
+						case unversioned && r.version == v:
+							clash = true
+						case !unversioned && r.version == v:
 							dup, clash = r.hash == h, r.hash != h
 						}
 					} else if !slices.ContainsFunc(others, r.scope.Equal) {
@@ -553,7 +564,9 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 					continue
 				}
 				if own != nil && !own.Equal(scope) {
-					// Re-scope the publisher's earlier versions with it.
+					// Re-scope the publisher's earlier versions with it. The new
+					// version's row carries the new scope, so readers that
+					// tail the store learn of the change from it.
 					if _, err := q.ExecContext(ctx, "UPDATE intel_objects SET marking = $1, audience = $2, publisher_user = $3 WHERE collection = $4 AND stix_id = $5 AND publisher = $6",
 						string(scope.Marking), encodeAudience(scope), scope.PublisherUser, collection, o.STIXID, o.PublisherOrg); err != nil {
 						return db.d.mapErr("re-scope intel object", err)
@@ -563,7 +576,6 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 							known[o.STIXID][j].scope = scope
 						}
 					}
-					rescoped = true
 				}
 				o.IntelScope = scope
 				seq++
@@ -577,11 +589,7 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 				return err
 			}
 		}
-		epoch := st.Epoch
-		if rescoped {
-			epoch++
-		}
-		if _, err := q.ExecContext(ctx, "UPDATE intel_state SET last_seq = $1, last_added = $2, epoch = $3 WHERE id = 1", seq, micros(added), epoch); err != nil {
+		if _, err := q.ExecContext(ctx, "UPDATE intel_state SET last_seq = $1, last_added = $2 WHERE id = 1", seq, micros(added)); err != nil {
 			return db.d.mapErr("add intel objects", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: sc.auditOrg(), Actor: sc.actor(), Action: "intel.add",

@@ -5,8 +5,8 @@
 -- intel_state is one row. Every write of intel objects updates it first, so
 -- writers are serialized (SQLite: one writer; PostgreSQL: the row lock) and
 -- seq and date_added grow in commit order: a reader that has seen seq N has
--- seen everything below it. epoch changes when stored objects are removed or
--- re-scoped, access_epoch when communities or access change.
+-- seen everything below it. epoch changes when stored objects are removed,
+-- access_epoch when communities or access change.
 CREATE TABLE intel_state (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     last_seq     BIGINT NOT NULL,

@@ -1,0 +1,122 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"bulwark"
+)
+
+// HTTP Basic authentication (RFC 7617) with a user's e-mail and password, as
+// TAXII 2.1 clients use it (its section 8.2.2 asks servers to support it).
+// Clients send the password with every request and argon2id is slow on
+// purpose, so a successful verification is remembered for a while — keyed
+// by an HMAC of e-mail and password under a per-process key, and tied to
+// the password hash it was checked against. The user is still read from
+// the store on every request: disabling a user or changing the password
+// takes effect on the next request, as for tokens.
+
+// basicCacheTTL bounds how long one verification is reused.
+const basicCacheTTL = 10 * time.Minute
+
+type basicCache struct {
+	mu  sync.Mutex
+	key [32]byte
+	m   map[[32]byte]basicHit
+}
+
+type basicHit struct {
+	hash    string // the user's password hash when it was verified
+	expires time.Time
+}
+
+func newBasicCache() *basicCache {
+	c := &basicCache{m: map[[32]byte]basicHit{}}
+	rand.Read(c.key[:])
+	return c
+}
+
+func (c *basicCache) id(email, password string) [32]byte {
+	m := hmac.New(sha256.New, c.key[:])
+	m.Write([]byte(email))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	var out [32]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+// parseBasic decodes "user:password" from a Basic credential.
+func parseBasic(cred string) (email, password string, ok bool) {
+	if len(cred) == 0 || len(cred) > 2048 {
+		return "", "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil || !utf8.Valid(b) {
+		return "", "", false
+	}
+	email, password, ok = strings.Cut(string(b), ":")
+	if !ok || email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
+		return "", "", false
+	}
+	return bulwark.NormalizeEmail(email), password, true
+}
+
+// authenticateBasic checks a Basic credential. Failures count against the
+// account and the address like failed logins, and beyond the limit the
+// password is not even checked.
+func (s *Service) authenticateBasic(ctx context.Context, cred, remoteAddr string, now time.Time) authInfo {
+	in := authInfo{bearer: true}
+	email, password, ok := parseBasic(cred)
+	if !ok {
+		return in
+	}
+	acct, addr := "acct:"+email, "addr:"+hostOf(remoteAddr)
+	for _, k := range []string{acct, addr} {
+		if b, _ := s.logins.blocked(k, now); b {
+			return in
+		}
+	}
+	u, err := s.st.FindUserByEmail(ctx, email)
+	if err != nil && bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
+		s.log.Error("basic auth lookup", "err", err)
+		return in
+	}
+	c := s.basic
+	key := c.id(email, password)
+	good := false
+	if u != nil && !u.Disabled {
+		c.mu.Lock()
+		h, hit := c.m[key]
+		c.mu.Unlock()
+		if hit && h.hash == u.PasswordHash && now.Before(h.expires) {
+			good = true
+		} else if VerifyPassword(u.PasswordHash, password) {
+			good = true
+			c.mu.Lock()
+			if len(c.m) > 10_000 {
+				clear(c.m)
+			}
+			c.m[key] = basicHit{hash: u.PasswordHash, expires: now.Add(basicCacheTTL)}
+			c.mu.Unlock()
+		}
+	} else {
+		VerifyPassword(s.dummy, password) // same work as for a known user
+	}
+	if !good {
+		s.logins.fail(acct, now)
+		s.logins.fail(addr, now)
+		s.audit(ctx, u, bulwark.AuditEntry{Actor: printable(email), Action: "login.fail", Target: hostOf(remoteAddr), Outcome: "denied", Detail: "basic"})
+		return in
+	}
+	in.p = bulwark.Principal{UserID: u.ID, Org: u.Org, Role: u.Role, Name: u.Email}
+	in.ok = true
+	return in
+}
