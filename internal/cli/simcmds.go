@@ -113,11 +113,12 @@ func resolveScenario(ctx context.Context, db *sqlstore.DB, g *depgraph.Graph, s 
 func newSimulateCmd(e *env) *cobra.Command {
 	var (
 		fl    simFlags
+		nf    neutralFlags
 		goal  string
 		trace int
 	)
 	cmd := &cobra.Command{
-		Use:   "simulate SCENARIO.yaml",
+		Use:   "simulate [SCENARIO.yaml]",
 		Short: "Monte Carlo of a cyber incident: cascades, recovery, targets, lost service",
 		Long: `Simulate runs a scenario (docs/scenarios.md) many times on the city's
 dependency graph: its events hit nodes, failure spreads along hard
@@ -126,14 +127,24 @@ nodes in priority order. It prints each service's downtime quantiles and the
 probability that its RTO and maximum tolerable downtime hold, the
 probability that the city goal holds, the expected person-hours of lost
 service, all with 95% intervals, and the nodes whose restoration the loss
-waited on. --trace K prints the timeline of trial K instead.`,
+waited on. --trace K prints the timeline of trial K instead.
+
+--write-graph, --write-draws and --write-outcomes write the model, every
+trial's draws and every trial's outcome as neutral files that an independent
+implementation can replay and check (docs/neutral-format.md); --graph runs on
+such a graph file without a database, --draws replays recorded draws.`,
 		Example: `  bulwark simulate examples/scenario-ransomware.yaml --trials 10000 --seed 7
   bulwark simulate substation.yaml --goal "90% of critical services within 24h"
-  bulwark simulate substation.yaml --trace 42`,
-		Args: cobra.ExactArgs(1),
+  bulwark simulate substation.yaml --trace 42
+  bulwark simulate substation.yaml --trials 100 --write-graph city.tsv --write-draws draws.tsv --write-outcomes out.tsv
+  bulwark simulate --graph city.tsv --draws draws.tsv`,
+		Args: nf.args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := fl.check(); err != nil {
 				return err
+			}
+			if nf.set() {
+				return e.simulateNeutral(cmd, &fl, &nf, goal, trace, args)
 			}
 			s, err := readScenario(args[0])
 			if err != nil {
@@ -194,6 +205,7 @@ waited on. --trace K prints the timeline of trial K instead.`,
 		},
 	}
 	fl.add(cmd)
+	nf.add(cmd)
 	cmd.Flags().StringVar(&goal, "goal", "", `city goal, replacing the file's: "90% of critical services within 24h"`)
 	cmd.Flags().IntVar(&trace, "trace", -1, "print the timeline of this trial (0-based) instead of the statistics")
 	addJSONFlag(cmd, e)
