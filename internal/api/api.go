@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/risk"
+	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
 )
 
@@ -65,6 +66,7 @@ type API struct {
 	vs     *vulns.Service
 	bs     *baseline.Service
 	rs     *risk.Service
+	sims   *simrun.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -90,6 +92,9 @@ type Services struct {
 	Vulns     *vulns.Service
 	Baselines *baseline.Service
 	Risks     *risk.Service
+	// Sims runs simulations; without one (nil) the API reads runs but
+	// refuses submissions, having no job queue.
+	Sims *simrun.Service
 }
 
 // NewWith is New with the process's services.
@@ -110,7 +115,10 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Risks == nil {
 		svc.Risks = risk.New(st, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Sims == nil {
+		svc.Sims = simrun.New(st, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -202,6 +210,12 @@ func (a *API) routeTable() []route {
 		{"PUT /api/v1/risks/{id}", writer, a.updateRisk},
 		{"GET /api/v1/risks/{id}/history", reader, a.riskHistory},
 		{"GET /api/v1/attack/techniques", reader, a.listTechniques},
+
+		{"GET /api/v1/simulations", reader, a.listSimulations},
+		{"POST /api/v1/simulations", writer, a.submitSimulation},
+		{"GET /api/v1/simulations/{id}", reader, a.getSimulation},
+		{"POST /api/v1/simulations/{id}/cancel", writer, a.cancelSimulation},
+		{"GET /api/v1/simulations/{id}/trace", reader, a.traceSimulation},
 	}
 }
 

@@ -53,6 +53,10 @@ func (w *world) snapshot() string {
 	for _, t := range toks {
 		enc.Encode(toToken(&t))
 	}
+	runs, _ := w.st.ListSimRuns(ctx, bulwark.SimRunFilter{Limit: bulwark.MaxPageSize})
+	for _, r := range runs {
+		enc.Encode(toSimRun(&r, false))
+	}
 	return b.String()
 }
 

@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
+	"bulwark/internal/simrun"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
 	"bulwark/internal/web"
@@ -43,7 +44,10 @@ type Main struct {
 	Baselines *baseline.Service
 	// Risks is the one risk register service.
 	Risks *risk.Service
-	HTTP  *http.Server
+	// Sims runs simulations as background jobs (River, in the store's
+	// database); Serve starts its workers and stops them on the way out.
+	Sims *simrun.Service
+	HTTP *http.Server
 
 	ln net.Listener
 }
@@ -74,13 +78,20 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	vs := vulns.New(st, cfg.Log)
 	bs := baseline.New(st, cfg.Log)
 	rs := risk.New(st, cfg.Log)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sims, err := simrun.Open(ctx, st, simrun.Config{DSN: cfg.DB}, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("open the job queue: %w", err)
+	}
 	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs}, a, cfg.Log)
 	if err != nil {
+		sims.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs}, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims}, a, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.
@@ -100,10 +111,16 @@ func (m *Main) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := m.Sims.Start(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- m.HTTP.Serve(m.ln) }()
 	select {
 	case err := <-errc:
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		m.Sims.Stop(stopCtx)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -111,14 +128,22 @@ func (m *Main) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := m.HTTP.Shutdown(shutdownCtx); err != nil {
+		err := m.HTTP.Shutdown(shutdownCtx)
+		// Running simulations are interrupted; they wait, queued, and
+		// run again when the server is back.
+		stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancelStop()
+		if serr := m.Sims.Stop(stopCtx); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
 			return fmt.Errorf("shut down: %w", err)
 		}
 		return nil
 	}
 }
 
-// Close releases the store.
+// Close stops the job queue and releases the store.
 func (m *Main) Close() error {
-	return m.Store.Close()
+	return errors.Join(m.Sims.Close(), m.Store.Close())
 }

@@ -454,14 +454,14 @@ func (s *Service) work(jobCtx context.Context, job *river.Job[jobArgs], run *bul
 	reporterDone := make(chan struct{})
 	go func() {
 		defer close(reporterDone)
-		t := time.NewTicker(s.cfg.ProgressEvery)
-		defer t.Stop()
+		// Waiting ProgressEvery after each round (not a ticker) keeps
+		// writes that far apart, however long one takes.
 		written, last := int64(0), time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-time.After(s.cfg.ProgressEvery):
 			}
 			d := done.Load()
 			if d == written && time.Since(last) < s.cfg.HeartbeatEvery {

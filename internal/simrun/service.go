@@ -123,7 +123,7 @@ func check(req *Request) (*parsed, error) {
 	case strings.TrimSpace(req.Scenario) == "":
 		return nil, bulwark.Errorf(bulwark.EINVALID, "scenario: paste or upload a scenario file")
 	case len(req.Scenario) > bulwark.MaxSimInput:
-		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "scenario: %d bytes; at most %d (use selectors rather than long node lists)", len(req.Scenario), bulwark.MaxSimInput)
+		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "scenario: %d bytes; at most %d (pick nodes by kind, zone or CVE rather than listing them)", len(req.Scenario), bulwark.MaxSimInput)
 	case len(req.Options) > bulwark.MaxSimInput:
 		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "options: %d bytes; at most %d", len(req.Options), bulwark.MaxSimInput)
 	case !utf8.ValidString(req.Scenario) || !utf8.ValidString(req.Options):
