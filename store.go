@@ -28,6 +28,7 @@ type Store interface {
 	RiskStore
 	SimRunStore
 	IntelStore
+	NotificationStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by
