@@ -495,10 +495,22 @@ func shortPointer(p string) string {
 	return p[:cut] + "…"
 }
 
+// foldKey is the case-folded form under which member names that differ
+// only in case meet, including the two non-ASCII letters Go's encoding/json
+// folds onto ASCII ones (long s onto s, the Kelvin sign onto k).
+func foldKey(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(strings.ToUpper(name))
+		}
+	}
+	return name
+}
+
 // nameClash records name among an object's member names and says what is
 // wrong when it repeats one or differs from one only in case.
 func nameClash(names map[string]string, name string) string {
-	key := strings.ToLower(name)
+	key := foldKey(name)
 	if prev, ok := names[key]; ok {
 		if prev == name {
 			return fmt.Sprintf("duplicate member %q", name)
@@ -548,13 +560,53 @@ func peekIdentity(v []byte) (id, typ string) {
 // frame is one open JSON container during the walk of an object.
 type frame struct {
 	array bool
-	n     int               // members or elements so far
-	names map[string]string // lower-cased member name → name as written
+	n     int // members or elements so far
+	// seen lists the member names so far; names indexes them by their
+	// lower-case form once there are more than a few.
+	seen  []string
+	names map[string]string
 	// member is the name of the member whose value is being read (objects);
 	// refs says the array is the value of a *_refs member.
 	member     string
 	expectName bool
 	refs       bool
+}
+
+// memberNames returns the member names of the object.
+func (f *frame) memberNames() []string {
+	if f.names == nil {
+		return f.seen
+	}
+	out := make([]string, 0, len(f.names))
+	for _, n := range f.names {
+		out = append(out, n)
+	}
+	return out
+}
+
+// clash records a member name of the object and says what is wrong when it
+// repeats one or differs from one only in case. Small objects (nearly all)
+// are checked by a linear scan, large ones through a map.
+func (f *frame) clash(name string) string {
+	if f.names == nil && len(f.seen) < 16 {
+		for _, prev := range f.seen {
+			if strings.EqualFold(prev, name) {
+				if prev == name {
+					return fmt.Sprintf("duplicate member %q", name)
+				}
+				return fmt.Sprintf("member %q differs only in case from member %q", name, prev)
+			}
+		}
+		f.seen = append(f.seen, name)
+		return ""
+	}
+	if f.names == nil {
+		f.names = make(map[string]string, 2*len(f.seen))
+		for _, prev := range f.seen {
+			f.names[foldKey(prev)] = prev
+		}
+	}
+	return nameClash(f.names, name)
 }
 
 // parseObject checks and parses one object's JSON. ptr is its JSON pointer
@@ -564,7 +616,7 @@ func parseObject(v []byte, ptr string, depth int, lim Limits) (*Object, []bulwar
 	if k := jsontext.Value(v).Kind(); k != '{' {
 		return nil, []bulwark.Problem{{Field: ptr, Message: "a STIX object is a JSON object, found " + jsonptr.KindName(k)}}
 	}
-	refs, probs := walk(v, ptr, depth, lim)
+	refs, names, probs := walk(v, ptr, depth, lim)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -575,10 +627,12 @@ func parseObject(v []byte, ptr string, depth int, lim Limits) (*Object, []bulwar
 		return nil, []bulwark.Problem{{Field: ptr, Message: err.Error()}}
 	}
 	o := &Object{refs: refs}
-	if err := unmarshal(canon, &o.c); err != nil {
+	var w wire
+	if err := unmarshal(canon, &w); err != nil {
 		return nil, []bulwark.Problem{semanticProblem(ptr, err)}
 	}
-	if probs := validateImport(o, canon, ptr); len(probs) > 0 {
+	o.c = w.common
+	if probs := validateImport(o, w.props(names), ptr); len(probs) > 0 {
 		return o, probs
 	}
 	if needsUpgrade(o) {
@@ -628,27 +682,69 @@ func semanticProblem(base string, err error) bulwark.Problem {
 // object inside a stream, keeps going after a problem, and collects
 // references on the way; the shared pieces (pointer escaping, kind names)
 // come from internal/jsonptr.
-func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bulwark.Problem) {
+func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, names []string, probs []bulwark.Problem) {
 	dec := jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true))
 	var stack []frame
 	add := func(msg string, args ...any) {
 		probs = append(probs, bulwark.Problem{Field: shortPointer(base + string(dec.StackPointer())), Message: fmt.Sprintf(msg, args...)})
 	}
+	fail := func(err error) {
+		p := syntaxProblem(base, err)
+		if strings.Contains(p.Message, "invalid UTF-8") {
+			p.Message = "invalid UTF-8 in a string: " + p.Message
+		}
+		probs = append(probs, p)
+	}
 	for len(probs) < 20 {
+		// String values are read raw (no string allocated): most of a
+		// STIX object's bytes are descriptions.
+		if n := len(stack); n > 0 && (stack[n-1].array || !stack[n-1].expectName) && dec.PeekKind() == '"' {
+			top := &stack[n-1]
+			refMember := top.refs
+			if top.array {
+				top.n++
+				if top.n == lim.MaxElements+1 {
+					add("more than %d elements", lim.MaxElements)
+				}
+			} else {
+				top.expectName = true
+				refMember = strings.HasSuffix(top.member, "_ref")
+			}
+			raw, err := dec.ReadValue()
+			if err != nil {
+				fail(err)
+				break
+			}
+			if len(raw) > lim.MaxStringBytes+2 {
+				add("string longer than %d bytes", lim.MaxStringBytes)
+				continue
+			}
+			if refMember && len(raw) < 300 {
+				if id, err := jsontext.AppendUnquote(nil, raw); err == nil {
+					if _, _, ok := ParseID(string(id)); ok {
+						ptr := "/" + jsonptr.Escape(top.member)
+						if n > 1 || top.array {
+							ptr = string(dec.StackPointer())
+						}
+						refs = append(refs, Ref{Pointer: base + ptr, ID: string(id)})
+					}
+				}
+			}
+			continue
+		}
 		tok, err := dec.ReadToken()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			p := syntaxProblem(base, err)
-			if strings.Contains(p.Message, "invalid UTF-8") {
-				p.Message = "invalid UTF-8 in a string: " + p.Message
-			}
-			probs = append(probs, p)
+			fail(err)
 			break
 		}
 		k := tok.Kind()
 		if k == '}' || k == ']' {
+			if len(stack) == 1 {
+				names = stack[0].memberNames()
+			}
 			stack = stack[:len(stack)-1]
 			continue
 		}
@@ -668,10 +764,7 @@ func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bul
 				add("member name longer than %d bytes", lim.MaxStringBytes)
 				continue
 			}
-			if top.names == nil {
-				top.names = make(map[string]string, 8)
-			}
-			if msg := nameClash(top.names, name); msg != "" {
+			if msg := top.clash(name); msg != "" {
 				add("%s", msg)
 			}
 			if name == "__proto__" {
@@ -681,18 +774,15 @@ func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bul
 			}
 			continue
 		}
-		// A value.
-		refMember := false
+		// A value other than a string.
 		if top != nil {
 			if top.array {
 				top.n++
 				if top.n == lim.MaxElements+1 {
 					add("more than %d elements", lim.MaxElements)
 				}
-				refMember = top.refs
 			} else {
 				top.expectName = true
-				refMember = strings.HasSuffix(top.member, "_ref")
 			}
 		}
 		switch k {
@@ -704,18 +794,7 @@ func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bul
 			stack = append(stack, f)
 			if depth-1+len(stack) > lim.MaxDepth {
 				add("nesting deeper than %d levels", lim.MaxDepth)
-				return refs, probs
-			}
-		case '"':
-			s := tok.String()
-			if len(s) > lim.MaxStringBytes {
-				add("string longer than %d bytes", lim.MaxStringBytes)
-				continue
-			}
-			if refMember {
-				if _, _, ok := ParseID(s); ok {
-					refs = append(refs, Ref{Pointer: base + string(dec.StackPointer()), ID: s})
-				}
+				return refs, nil, probs
 			}
 		case '0':
 			s := tok.String()
@@ -734,5 +813,5 @@ func walk(v []byte, base string, depth int, lim Limits) (refs []Ref, probs []bul
 			}
 		}
 	}
-	return refs, probs
+	return refs, names, probs
 }

@@ -105,19 +105,77 @@ func (p *problems) add(field, format string, args ...any) {
 	p.list = append(p.list, bulwark.Problem{Field: shortPointer(p.base + field), Message: fmt.Sprintf(format, args...)})
 }
 
+// wire is what one decode of an object's canonical JSON yields: the common
+// properties and, raw, the type-specific ones validateType reads.
+type wire struct {
+	common
+	typeProps
+}
+
+type typeProps struct {
+	RelationshipType jsontext.Value `json:"relationship_type"`
+	SourceRef        jsontext.Value `json:"source_ref"`
+	TargetRef        jsontext.Value `json:"target_ref"`
+	StartTime        jsontext.Value `json:"start_time"`
+	StopTime         jsontext.Value `json:"stop_time"`
+	SightingOfRef    jsontext.Value `json:"sighting_of_ref"`
+	ObservedDataRefs jsontext.Value `json:"observed_data_refs"`
+	WhereSightedRefs jsontext.Value `json:"where_sighted_refs"`
+	Count            jsontext.Value `json:"count"`
+	FirstSeen        jsontext.Value `json:"first_seen"`
+	LastSeen         jsontext.Value `json:"last_seen"`
+	ValidFrom        jsontext.Value `json:"valid_from"`
+	ValidUntil       jsontext.Value `json:"valid_until"`
+	Published        jsontext.Value `json:"published"`
+	ObjectRefs       jsontext.Value `json:"object_refs"`
+	FirstObserved    jsontext.Value `json:"first_observed"`
+	LastObserved     jsontext.Value `json:"last_observed"`
+	NumberObserved   jsontext.Value `json:"number_observed"`
+	DefinitionType   jsontext.Value `json:"definition_type"`
+	Definition       jsontext.Value `json:"definition"`
+	Name             jsontext.Value `json:"name"`
+}
+
+// props returns the object's top-level property names (present, nil
+// value) with the raw values of the type-specific ones.
+func (w *wire) props(names []string) map[string]jsontext.Value {
+	m := make(map[string]jsontext.Value, len(names))
+	for _, n := range names {
+		m[n] = nil
+	}
+	t := &w.typeProps
+	for _, kv := range [...]struct {
+		name string
+		v    jsontext.Value
+	}{
+		{"relationship_type", t.RelationshipType}, {"source_ref", t.SourceRef}, {"target_ref", t.TargetRef},
+		{"start_time", t.StartTime}, {"stop_time", t.StopTime}, {"sighting_of_ref", t.SightingOfRef},
+		{"observed_data_refs", t.ObservedDataRefs}, {"where_sighted_refs", t.WhereSightedRefs}, {"count", t.Count},
+		{"first_seen", t.FirstSeen}, {"last_seen", t.LastSeen}, {"valid_from", t.ValidFrom}, {"valid_until", t.ValidUntil},
+		{"published", t.Published}, {"object_refs", t.ObjectRefs}, {"first_observed", t.FirstObserved},
+		{"last_observed", t.LastObserved}, {"number_observed", t.NumberObserved}, {"definition_type", t.DefinitionType},
+		{"definition", t.Definition}, {"name", t.Name},
+	} {
+		if kv.v != nil {
+			m[kv.name] = kv.v
+		}
+	}
+	if w.Extensions != nil && w.Type == "marking-definition" {
+		if data, err := json.Marshal(w.Extensions, json.Deterministic(true)); err == nil {
+			m["extensions"] = data
+		}
+	}
+	return m
+}
+
 // validateImport checks the rules of STIX 2.1 that the OASIS JSON schemas do
 // not (identifier format and type, timestamps, modified not before created,
 // reference targets, TLP ids) plus the schemas' requirements Bulwark relies
 // on (required properties, non-empty lists, marking shapes). It fills
 // o.created and o.modified.
-func validateImport(o *Object, v []byte, base string) []bulwark.Problem {
+func validateImport(o *Object, props map[string]jsontext.Value, base string) []bulwark.Problem {
 	p := &problems{base: base}
 	c := &o.c
-	var props map[string]jsontext.Value
-	if err := json.Unmarshal(v, &props); err != nil {
-		p.add("", "%s", strings.TrimPrefix(err.Error(), "json: "))
-		return p.list
-	}
 
 	switch {
 	case c.Type == "":
