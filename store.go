@@ -29,6 +29,7 @@ type Store interface {
 	SimRunStore
 	IntelStore
 	NotificationStore
+	IncidentStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by
