@@ -33,11 +33,16 @@ type Limits struct {
 	// MaxElements caps the members of one JSON object and the elements of
 	// one array inside an object. Default 100,000.
 	MaxElements int
+	// MaxRejected caps the objects of one bundle that may be rejected
+	// before the whole bundle is: a feed that is mostly garbage is not
+	// imported piecemeal, and each rejection's report costs memory.
+	// Default 1,000.
+	MaxRejected int
 }
 
 // DefaultLimits returns the limits a zero Limits stands for.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 64 << 20, MaxDepth: 32, MaxObjects: 100_000, MaxStringBytes: 1 << 20, MaxElements: 100_000}
+	return Limits{MaxBytes: 64 << 20, MaxDepth: 32, MaxObjects: 100_000, MaxStringBytes: 1 << 20, MaxElements: 100_000, MaxRejected: 1000}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -56,6 +61,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxElements <= 0 {
 		l.MaxElements = d.MaxElements
+	}
+	if l.MaxRejected <= 0 {
+		l.MaxRejected = d.MaxRejected
 	}
 	return l
 }
@@ -313,6 +321,13 @@ func (st *bundleState) readObjects(dec *jsontext.Decoder, cr *capReader) error {
 				rej.ID, rej.Type = peekIdentity(v)
 			}
 			st.b.Rejected = append(st.b.Rejected, rej)
+			if len(st.b.Rejected) > st.lim.MaxRejected {
+				e := bundleError(bulwark.EINVALID, "/objects", "more than %d objects rejected; the first:", st.lim.MaxRejected).(*bulwark.Error)
+				for _, r := range st.b.Rejected[:3] {
+					e.Details = append(e.Details, r.Problems...)
+				}
+				return e
+			}
 			continue
 		}
 		st.add(i, ptr, o)

@@ -2,6 +2,7 @@ package stix
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +343,72 @@ func TestParseID(t *testing.T) {
 		if typ != tc.typ || v != tc.v || ok != tc.okay {
 			t.Errorf("ParseID(%q) = %q, %d, %v", tc.in, typ, v, ok)
 		}
+	}
+}
+
+// endless repeats fill forever after prefix, counting what was read.
+type endless struct {
+	prefix []byte
+	fill   []byte
+	off    int
+	n      int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	k := 0
+	for k < len(p) {
+		if len(e.prefix) > 0 {
+			c := copy(p[k:], e.prefix)
+			e.prefix = e.prefix[c:]
+			k += c
+			continue
+		}
+		c := copy(p[k:], e.fill[e.off:])
+		e.off = (e.off + c) % len(e.fill)
+		k += c
+	}
+	e.n += int64(k)
+	return k, nil
+}
+
+// TestCaps_IN02 feeds endless hostile bodies: each is refused within 2 s,
+// after reading little more than the byte cap, with bounded allocation.
+func TestCaps_IN02(t *testing.T) {
+	const maxBytes = 8 << 20
+	for _, tc := range []struct {
+		name, prefix, fill, code, msg string
+	}{
+		{"huge string", `{"type":"bundle","objects":[{"x_s":"`, "AAAAAAAAAAAAAAAA", bulwark.ETOOLARGE, "larger than"},
+		{"deep nesting", `{"type":"bundle","objects":[`, "[[[[[[[[", bulwark.EINVALID, "nesting deeper"},
+		{"endless rejected objects", `{"type":"bundle","objects":[`, "1,", bulwark.EINVALID, "more than 1000 objects rejected"},
+		{"endless objects", `{"type":"bundle","objects":[`, `{"type":"ipv4-addr","id":"ipv4-addr--2b3e2c17-3144-5591-9c88-a605220f8c0c","value":"198.51.100.1"},`,
+			bulwark.ETOOLARGE, "larger than"},
+		{"endless members", `{"type":"bundle","objects":[{`, `"x_a":1,`, bulwark.ETOOLARGE, "larger than"},
+		{"endless whitespace", `{"type":"bundle"`, "    ", bulwark.ETOOLARGE, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			in := &endless{prefix: []byte(tc.prefix), fill: []byte(tc.fill)}
+			start := time.Now()
+			_, err := DecodeBundle(in, Limits{MaxBytes: maxBytes})
+			elapsed := time.Since(start)
+			runtime.ReadMemStats(&after)
+			if bulwark.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err %v, want %s containing %q", err, tc.code, tc.msg)
+			}
+			if elapsed > 2*time.Second {
+				t.Errorf("took %v", elapsed)
+			}
+			if in.n > maxBytes+1<<20 {
+				t.Errorf("read %d bytes with a cap of %d", in.n, maxBytes)
+			}
+			// Accepted objects are kept (canonical JSON and parsed fields,
+			// about three times their input): only garbage must stay cheap.
+			if grown := after.TotalAlloc - before.TotalAlloc; grown > 8*maxBytes && tc.name != "endless objects" {
+				t.Errorf("allocated %d MiB for an %d MiB cap", grown>>20, maxBytes>>20)
+			}
+		})
 	}
 }
