@@ -496,7 +496,11 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 		if len(rj.Problems) > 0 {
 			msg = rj.Problems[0].String()
 		}
-		status.Failures = append(status.Failures, bulwark.IntelStatusDetail{ID: rj.ID, Version: "", Message: truncate(msg, 500)})
+		id := rj.ID
+		if id == "" {
+			id = rj.Pointer // an object without a readable id is named by its place
+		}
+		status.Failures = append(status.Failures, bulwark.IntelStatusDetail{ID: id, Version: "", Message: truncate(msg, 500)})
 	}
 	if opt.Source == "" {
 		opt.Source = "taxii"

@@ -408,7 +408,7 @@ func (s *Service) viewOf(p bulwark.Principal, c *bulwark.Collection) (Collection
 	if p.System {
 		v.CanRead, v.CanWrite = true, true
 	}
-	if !v.CanRead && !r.CanWrite {
+	if !v.CanRead && !v.CanWrite {
 		return v, false
 	}
 	if com := s.acc.communities[c.Community]; !p.System && (com == nil || !(p.Role == bulwark.RoleAdmin && com.IsOwner(p.Org))) {
