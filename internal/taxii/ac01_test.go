@@ -167,7 +167,9 @@ func buildWorld(t *testing.T, seed uint64, pg bool, nobj int) *world {
 	return x
 }
 
-func (x *world) member(col *bulwark.Collection, org string) bool { return x.coms[col.Community].IsMember(org) }
+func (x *world) member(col *bulwark.Collection, org string) bool {
+	return x.coms[col.Community].IsMember(org)
+}
 
 func (x *world) readers(col *bulwark.Collection) []string {
 	var out []string
