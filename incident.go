@@ -270,6 +270,8 @@ type ImpactSummary struct {
 	ServicesDegraded   int      `json:"services_degraded"`
 	ServicesAtRisk     int      `json:"services_at_risk"`
 	CriticalDown       int      `json:"critical_down"` // FIPS 199 availability high
+	DegradedCritical   int      `json:"degraded_critical"`
+	AtRiskCritical     int      `json:"at_risk_critical"`
 	PopulationDown     int64    `json:"population_down"`
 	PopulationDegraded int64    `json:"population_degraded"`
 	PopulationAtRisk   int64    `json:"population_at_risk"`
@@ -356,9 +358,14 @@ type TimelineEntry struct {
 	Kind  string    `json:"kind"`          // reported, routed, phase, severity, task, note, escalation, review
 	Text  string    `json:"text"`
 	// Audience lists the organizations that see the entry; empty means
-	// every party.
+	// every party. TimelineCoordinators stands for every coordinating
+	// party, present or future.
 	Audience []string `json:"audience,omitempty"`
 }
+
+// TimelineCoordinators in a timeline entry's audience addresses the
+// reporter and every coordinator.
+const TimelineCoordinators = "@coordinators"
 
 // Incident is a cyber incident as one party sees it. The store fills
 // Parties, Affected and Tasks with what the caller may see and counts
@@ -758,6 +765,26 @@ func (r *IncidentReview) Validate() error {
 		return e
 	}
 	return nil
+}
+
+// ParseCIA reads what Category.CIA writes.
+func ParseCIA(s string) (Category, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return Category{}, false
+	}
+	var ls [3]Level
+	for i, p := range parts {
+		if p == "none" {
+			p = ""
+		}
+		l, ok := ParseLevel(p)
+		if !ok {
+			return Category{}, false
+		}
+		ls[i] = l
+	}
+	return Category{Confidentiality: ls[0], Integrity: ls[1], Availability: ls[2]}, true
 }
 
 // CIA writes a category as "C/I/A" ("none" for an uncategorized objective).

@@ -60,12 +60,14 @@ func audienceText(orgs []string) string {
 	return strings.Join(orgs, ",")
 }
 
-// inAudience reports whether the caller may read a timeline entry.
-func inAudience(sc scope, audience string) bool {
+// inAudience reports whether the caller, a party in role, may read a
+// timeline entry.
+func inAudience(sc scope, role bulwark.PartyRole, audience string) bool {
 	if sc.all || audience == "" {
 		return true
 	}
-	return slices.Contains(strings.Split(audience, ","), sc.p.Org)
+	list := strings.Split(audience, ",")
+	return slices.Contains(list, sc.p.Org) || role.Coordinates() && slices.Contains(list, bulwark.TimelineCoordinators)
 }
 
 // headerBody is the incident without what the rows hold.
@@ -193,7 +195,7 @@ func checkTimeline(entries []bulwark.TimelineEntry) error {
 			return bulwark.Errorf(bulwark.EINVALID, "timeline entry: bad kind or audience")
 		}
 		for _, o := range e.Audience {
-			if !bulwark.ValidID(o) {
+			if !bulwark.ValidID(o) && o != bulwark.TimelineCoordinators {
 				return bulwark.Errorf(bulwark.EINVALID, "timeline audience %q is not an organization ID", truncate(o, 64))
 			}
 		}
@@ -622,7 +624,7 @@ func (db *DB) AddTasks(ctx context.Context, incidentID string, tasks []bulwark.I
 		if err != nil {
 			return err
 		}
-		role, owner, err := db.partyOf(ctx, q, sc, incidentID)
+		role, _, err := db.partyOf(ctx, q, sc, incidentID)
 		if err != nil {
 			return err
 		}
@@ -642,10 +644,7 @@ func (db *DB) AddTasks(ctx context.Context, incidentID string, tasks []bulwark.I
 			if err != nil {
 				return db.d.mapErr("add tasks", err)
 			}
-			aud := []string{owner}
-			if t.Org != owner {
-				aud = append(aud, t.Org)
-			}
+			aud := []string{bulwark.TimelineCoordinators, t.Org}
 			entries = append(entries, bulwark.TimelineEntry{Kind: "task", Text: truncate("Task added for "+t.Org+": "+t.Title, bulwark.MaxTimelineText), Audience: aud})
 		}
 		now := db.now()
@@ -693,7 +692,8 @@ func (db *DB) Timeline(ctx context.Context, incidentID string) ([]bulwark.Timeli
 		if err != nil {
 			return err
 		}
-		if _, _, err := db.partyOf(ctx, q, sc, incidentID); err != nil {
+		role, _, err := db.partyOf(ctx, q, sc, incidentID)
+		if err != nil {
 			return err
 		}
 		rows, err := q.QueryContext(ctx, "SELECT seq, at, actor, org, kind, audience, text FROM incident_timeline WHERE incident_id = $1 ORDER BY seq", incidentID)
@@ -708,7 +708,7 @@ func (db *DB) Timeline(ctx context.Context, incidentID string) ([]bulwark.Timeli
 			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Org, &e.Kind, &aud, &e.Text); err != nil {
 				return db.d.mapErr("read the timeline", err)
 			}
-			if !inAudience(sc, aud) {
+			if !inAudience(sc, role, aud) {
 				continue
 			}
 			e.At = fromMicros(at)
@@ -789,10 +789,7 @@ func (db *DB) PutReview(ctx context.Context, incidentID string, r *bulwark.Incid
 		}
 		var aud []string
 		if !r.Shared {
-			aud, err = db.coordinatingParties(ctx, q, incidentID)
-			if err != nil {
-				return err
-			}
+			aud = []string{bulwark.TimelineCoordinators}
 		}
 		if err := db.appendTimeline(ctx, q, sc, incidentID, []bulwark.TimelineEntry{{Kind: "review", Text: fmt.Sprintf("After-action review revision %d saved", r.Rev), Audience: aud}}, now); err != nil {
 			return err
@@ -800,23 +797,6 @@ func (db *DB) PutReview(ctx context.Context, incidentID string, r *bulwark.Incid
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: sc.auditOrg(), Actor: sc.actor(), Action: "incident.review", Target: "incident:" + incidentID, Outcome: "ok",
 			Detail: fmt.Sprintf("rev %d, %d follow-ups", r.Rev, len(r.FollowUps))})
 	})
-}
-
-func (db *DB) coordinatingParties(ctx context.Context, q querier, id string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT org FROM incident_parties WHERE incident_id = $1 AND role IN ($2, $3) ORDER BY org", id, string(bulwark.PartyReporter), string(bulwark.PartyCoordinator))
-	if err != nil {
-		return nil, db.d.mapErr("read incident parties", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var o string
-		if err := rows.Scan(&o); err != nil {
-			return nil, db.d.mapErr("read incident parties", err)
-		}
-		out = append(out, o)
-	}
-	return out, db.d.mapErr("read incident parties", rows.Err())
 }
 
 // FindReview returns the current review if the caller may read it.

@@ -73,7 +73,7 @@ func incidentFixture(t *testing.T, st bulwark.Store) *bulwark.Incident {
 	}
 	entries := []bulwark.TimelineEntry{
 		{Kind: "reported", Text: "Incident reported"},
-		{Kind: "routed", Text: "Routed to power and ciso", Audience: []string{"water", "ciso"}},
+		{Kind: "routed", Text: "Routed to power and ciso", Audience: []string{bulwark.TimelineCoordinators}},
 	}
 	if err := st.CreateIncident(incAs("water", bulwark.RoleAnalyst), inc, entries); err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func testIncidentWrites(t *testing.T, st bulwark.Store) {
 	if got := kinds("power"); got != "reported,phase,task,task,task,note" {
 		t.Errorf("power's timeline %s", got)
 	}
-	if got := kinds("ciso"); got != "reported,routed,phase" {
+	if got := kinds("ciso"); got != "reported,routed,phase,task" {
 		t.Errorf("ciso's timeline %s", got)
 	}
 	if got := kinds("water"); got != "reported,routed,phase,task,task,task" {
