@@ -84,7 +84,7 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the job queue: %w", err)
 	}
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs}, a, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims}, a, cfg.Log)
 	if err != nil {
 		sims.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)

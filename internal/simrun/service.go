@@ -88,6 +88,15 @@ func (s *Service) authorize(ctx context.Context, what string) (bulwark.Principal
 	return p, bulwark.Errorf(bulwark.EFORBIDDEN, "only analysts and administrators of a city organization may %s", what)
 }
 
+// CanSubmit says whether the caller may run simulations (nil), or why not.
+func (s *Service) CanSubmit(ctx context.Context) error {
+	_, err := s.authorize(ctx, "run simulations")
+	return err
+}
+
+// Queued reports whether this Service has a job queue to run submissions.
+func (s *Service) Queued() bool { return s.q != nil }
+
 // parsed is a submission read and checked.
 type parsed struct {
 	scenario *sim.Scenario

@@ -27,6 +27,7 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
 	"bulwark/internal/risk"
+	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
 )
 
@@ -53,6 +54,8 @@ type Handler struct {
 	baselines *baseline.Service
 	// risks is the risk register, over st.
 	risks *risk.Service
+	// sims submits and reads simulation runs.
+	sims  *simrun.Service
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -73,6 +76,9 @@ type Services struct {
 	Vulns     *vulns.Service
 	Baselines *baseline.Service
 	Risks     *risk.Service
+	// Sims runs simulations; a nil one reads runs and refuses submissions
+	// (no job queue).
+	Sims *simrun.Service
 }
 
 // NewWith is New with the process's services.
@@ -89,6 +95,9 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Risks == nil {
 		svc.Risks = risk.New(st, log)
 	}
+	if svc.Sims == nil {
+		svc.Sims = simrun.New(st, log)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -97,7 +106,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -147,6 +156,11 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /risks/analysis", h.user(h.riskAnalysis))
 	h.mux.Handle("GET /risks/{id}", h.user(h.riskPage))
 	h.mux.Handle("POST /risks/{id}", h.user(h.updateRisk))
+	h.mux.Handle("GET /simulations", h.user(h.simulations))
+	h.mux.Handle("POST /simulations", h.user(h.submitSimulation))
+	h.mux.Handle("GET /simulations/{id}", h.user(h.simulation))
+	h.mux.Handle("POST /simulations/{id}/cancel", h.user(h.cancelSimulation))
+	h.mux.Handle("GET /simulations/{id}/trace.json", h.userJSON(h.simulationTrace))
 	h.mux.Handle("/", h.user(h.notFound))
 }
 
