@@ -149,6 +149,7 @@ type capReader struct {
 	left int64
 	max  int64
 	hit  bool
+	what string
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
@@ -188,21 +189,59 @@ func (c *capReader) Read(p []byte) (int, error) {
 // References to objects outside the bundle are reported as warnings, not
 // errors: partners send deltas.
 func DecodeBundle(r io.Reader, lim Limits) (*Bundle, error) {
+	b, _, err := decodeContainer(r, lim, false)
+	return b, err
+}
+
+// Envelope is a TAXII 2.1 envelope: the body of a "get objects" response and
+// of an "add objects" request — objects plus paging, no bundle id.
+type Envelope struct {
+	More bool
+	Next string
+	// Objects, Rejected and Warnings are as in Bundle; Rejected is what a
+	// TAXII server reports as failures in the status resource.
+	Objects  []*Object
+	Rejected []Rejection
+	Warnings []Warning
+}
+
+// DecodeEnvelope reads a TAXII 2.1 envelope ({"more":…,"next":…,"objects":[…]})
+// with the same strict and tolerant rules as DecodeBundle. A STIX bundle
+// posted where an envelope is due is refused with a clear message.
+func DecodeEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
+	b, env, err := decodeContainer(r, lim, true)
+	if err != nil {
+		return nil, err
+	}
+	env.Objects, env.Rejected, env.Warnings = b.Objects, b.Rejected, b.Warnings
+	return env, nil
+}
+
+// decodeContainer reads a bundle, or a TAXII envelope when envelope is set.
+func decodeContainer(r io.Reader, lim Limits, envelope bool) (*Bundle, *Envelope, error) {
 	lim = lim.withDefaults()
-	cr := &capReader{r: r, left: lim.MaxBytes, max: lim.MaxBytes}
+	what := "STIX bundle"
+	if envelope {
+		what = "TAXII envelope"
+	}
+	cr := &capReader{r: r, left: lim.MaxBytes, max: lim.MaxBytes, what: what}
 	// Duplicate names and invalid UTF-8 are checked per object below, so
-	// that one bad object does not sink the others; the bundle's own members
-	// are checked here by hand.
+	// that one bad object does not sink the others; the container's own
+	// members are checked here by hand.
 	dec := jsontext.NewDecoder(cr, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	b := &Bundle{}
-	st := &bundleState{b: b, lim: lim, versions: map[string]int{}}
+	env := &Envelope{}
+	st := &bundleState{b: b, lim: lim, versions: map[string]int{}, what: what}
+	fail := func(code, ptr, format string, args ...any) (*Bundle, *Envelope, error) {
+		return nil, nil, containerError(what, code, ptr, format, args...)
+	}
 
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return nil, streamError(cr, err)
+		return nil, nil, streamError(cr, err)
 	}
 	if tok.Kind() != '{' {
-		return nil, bundleError(bulwark.EINVALID, "", "a STIX bundle is a JSON object, found %s", jsonptr.KindName(tok.Kind()))
+		return fail(bulwark.EINVALID, "", "a %s is a JSON object, found %s", what, jsonptr.KindName(tok.Kind()))
 	}
 	names := map[string]string{}
 	var typ string
@@ -212,26 +251,26 @@ func DecodeBundle(r io.Reader, lim Limits) (*Bundle, error) {
 		}
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return nil, streamError(cr, err)
+			return nil, nil, streamError(cr, err)
 		}
 		name := tok.String()
 		ptr := "/" + jsonptr.Escape(name)
 		if msg := nameClash(names, name); msg != "" {
-			return nil, bundleError(bulwark.EINVALID, ptr, "%s", msg)
+			return fail(bulwark.EINVALID, ptr, "%s", msg)
 		}
-		switch name {
-		case "objects":
+		switch {
+		case name == "objects":
 			if err := st.readObjects(dec, cr); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-		case "type", "id", "spec_version":
+		case !envelope && (name == "type" || name == "id" || name == "spec_version"), envelope && name == "next":
 			v, err := dec.ReadValue()
 			if err != nil {
-				return nil, streamError(cr, err)
+				return nil, nil, streamError(cr, err)
 			}
 			var s string
 			if v.Kind() != '"' || unmarshal(v, &s) != nil {
-				return nil, bundleError(bulwark.EINVALID, ptr, "expected a string, found %s", jsonptr.KindName(v.Kind()))
+				return fail(bulwark.EINVALID, ptr, "expected a string, found %s", jsonptr.KindName(v.Kind()))
 			}
 			switch name {
 			case "type":
@@ -240,52 +279,68 @@ func DecodeBundle(r io.Reader, lim Limits) (*Bundle, error) {
 				b.ID = s
 			case "spec_version":
 				b.SpecVersion = s
+			case "next":
+				env.Next = s
 			}
+		case envelope && name == "more":
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, nil, streamError(cr, err)
+			}
+			if k := v.Kind(); k != 't' && k != 'f' {
+				return fail(bulwark.EINVALID, ptr, "expected a boolean, found %s", jsonptr.KindName(k))
+			}
+			env.More = v.Kind() == 't'
+		case envelope && name == "type":
+			return fail(bulwark.EINVALID, ptr, "a TAXII 2.1 envelope has no type: send the bundle's objects in {\"objects\":[…]}")
 		default:
-			// Bundles have no other properties; a custom one is skipped
-			// (not an object's data, so nothing is lost that STIX keeps).
+			// No other properties are defined; a custom one is skipped (not
+			// an object's data, so nothing is lost that STIX keeps).
 			if !validPropertyName(name) {
-				return nil, bundleError(bulwark.EINVALID, ptr, "invalid property name %q: STIX names use only a-z, 0-9 and _", name)
+				return fail(bulwark.EINVALID, ptr, "invalid property name %q: STIX names use only a-z, 0-9 and _", name)
 			}
 			if err := dec.SkipValue(); err != nil {
-				return nil, streamError(cr, err)
+				return nil, nil, streamError(cr, err)
 			}
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return nil, streamError(cr, err)
+		return nil, nil, streamError(cr, err)
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		if err != nil {
-			return nil, streamError(cr, err)
+			return nil, nil, streamError(cr, err)
 		}
-		return nil, bundleError(bulwark.EINVALID, "", "unexpected data after the bundle (byte %d)", dec.InputOffset())
+		return fail(bulwark.EINVALID, "", "unexpected data after the %s (byte %d)", what, dec.InputOffset())
 	}
-	switch {
-	case typ == "":
-		return nil, bundleError(bulwark.EINVALID, "/type", "missing: a STIX bundle has type \"bundle\"")
-	case typ != "bundle":
-		return nil, bundleError(bulwark.EINVALID, "/type", "type is %q, want \"bundle\"", typ)
-	}
-	if b.ID != "" {
-		if t, _, ok := ParseID(b.ID); !ok || t != "bundle" {
-			return nil, bundleError(bulwark.EINVALID, "/id", "invalid bundle id %q: want bundle--<UUID>", b.ID)
+	if !envelope {
+		switch {
+		case typ == "":
+			return fail(bulwark.EINVALID, "/type", "missing: a STIX bundle has type \"bundle\"")
+		case typ != "bundle":
+			return fail(bulwark.EINVALID, "/type", "type is %q, want \"bundle\"", typ)
 		}
-	}
-	switch b.SpecVersion {
-	case "", "2.1":
-		b.SpecVersion = ""
-	case "2.0":
-	default:
-		return nil, bundleError(bulwark.EUNSUPPORTED, "/spec_version", "unsupported STIX version %q (2.0 and 2.1 are read)", b.SpecVersion)
+		if b.ID != "" {
+			if t, _, ok := ParseID(b.ID); !ok || t != "bundle" {
+				return fail(bulwark.EINVALID, "/id", "invalid bundle id %q: want bundle--<UUID>", b.ID)
+			}
+		}
+		switch b.SpecVersion {
+		case "", "2.1":
+			b.SpecVersion = ""
+		case "2.0":
+		default:
+			return fail(bulwark.EUNSUPPORTED, "/spec_version", "unsupported STIX version %q (2.0 and 2.1 are read)", b.SpecVersion)
+		}
 	}
 	st.danglingRefs()
-	return b, nil
+	return b, env, nil
 }
 
 type bundleState struct {
-	b   *Bundle
-	lim Limits
+	b    *Bundle
+	lim  Limits
+	what string
 	// versions maps id + "\x00" + version to the index in b.Objects.
 	versions map[string]int
 	// index is the input position of each of b.Objects.
@@ -298,14 +353,14 @@ func (st *bundleState) readObjects(dec *jsontext.Decoder, cr *capReader) error {
 		return streamError(cr, err)
 	}
 	if tok.Kind() != '[' {
-		return bundleError(bulwark.EINVALID, "/objects", "expected an array, found %s", jsonptr.KindName(tok.Kind()))
+		return containerError(st.what, bulwark.EINVALID, "/objects", "expected an array, found %s", jsonptr.KindName(tok.Kind()))
 	}
 	for i := 0; ; i++ {
 		if dec.PeekKind() == ']' {
 			break
 		}
 		if i >= st.lim.MaxObjects {
-			return bundleError(bulwark.ETOOLARGE, "/objects", "more than %d objects", st.lim.MaxObjects)
+			return containerError(st.what, bulwark.ETOOLARGE, "/objects", "more than %d objects", st.lim.MaxObjects)
 		}
 		v, err := dec.ReadValue()
 		if err != nil {
@@ -322,7 +377,7 @@ func (st *bundleState) readObjects(dec *jsontext.Decoder, cr *capReader) error {
 			}
 			st.b.Rejected = append(st.b.Rejected, rej)
 			if len(st.b.Rejected) > st.lim.MaxRejected {
-				e := bundleError(bulwark.EINVALID, "/objects", "more than %d objects rejected; the first:", st.lim.MaxRejected).(*bulwark.Error)
+				e := containerError(st.what, bulwark.EINVALID, "/objects", "more than %d objects rejected; the first:", st.lim.MaxRejected).(*bulwark.Error)
 				for _, r := range st.b.Rejected[:3] {
 					e.Details = append(e.Details, r.Problems...)
 				}
@@ -448,13 +503,13 @@ func objectError(code, id string, probs []bulwark.Problem) error {
 	return &bulwark.Error{Code: code, Message: msg, Details: probs}
 }
 
-func bundleError(code, ptr, format string, args ...any) error {
-	msg := "invalid STIX bundle"
+func containerError(what, code, ptr, format string, args ...any) error {
+	msg := "invalid " + what
 	switch code {
 	case bulwark.ETOOLARGE:
-		msg = "STIX bundle too large"
+		msg = what + " too large"
 	case bulwark.EUNSUPPORTED:
-		msg = "unsupported STIX bundle"
+		msg = "unsupported " + what
 	}
 	return &bulwark.Error{Code: code, Message: msg, Details: []bulwark.Problem{{Field: ptr, Message: fmt.Sprintf(format, args...)}}}
 }
@@ -463,15 +518,15 @@ func bundleError(code, ptr, format string, args ...any) error {
 // *bulwark.Error.
 func streamError(cr *capReader, err error) error {
 	if cr.hit || errors.Is(err, errTooLarge) {
-		return bundleError(bulwark.ETOOLARGE, "", "input larger than %d bytes", cr.max)
+		return containerError(cr.what, bulwark.ETOOLARGE, "", "input larger than %d bytes", cr.max)
 	}
 	p := syntaxProblem("", err)
 	var se *jsontext.SyntacticError
 	if !errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		// A failure of the underlying reader, not of the input.
-		return fmt.Errorf("stix: read bundle: %w", err)
+		return fmt.Errorf("stix: read %s: %w", cr.what, err)
 	}
-	return &bulwark.Error{Code: bulwark.EINVALID, Message: "invalid STIX bundle", Details: []bulwark.Problem{p}}
+	return &bulwark.Error{Code: bulwark.EINVALID, Message: "invalid " + cr.what, Details: []bulwark.Problem{p}}
 }
 
 // syntaxProblem locates a jsontext error: the JSON pointer of the value being

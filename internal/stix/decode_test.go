@@ -87,9 +87,15 @@ func TestDecodeBundleHostile_IN06_AC02(t *testing.T) {
 			fatal: bulwark.EINVALID, msg: "unexpected end of input"},
 		{name: "empty input", in: "", fatal: bulwark.EINVALID, msg: "unexpected end of input"},
 		{name: "not an object", in: `[1,2]`, fatal: bulwark.EINVALID, msg: "a STIX bundle is a JSON object, found array"},
-		{name: "trailing data", in: bundleOf(indicator("")) + `{}`, fatal: bulwark.EINVALID, msg: "unexpected data after the bundle"},
+		{name: "trailing data", in: bundleOf(indicator("")) + `{}`, fatal: bulwark.EINVALID, msg: "unexpected data after the STIX bundle"},
 		{name: "wrong type revoked", in: bundleOf(indicator(`,"revoked":"yes"`)),
 			field: "/objects/0/revoked", msg: "unexpected string", rejected: 1},
+		{name: "type a number", in: bundleOf(strings.Replace(indicator(""), `"type":"indicator"`, `"type":5`, 1)),
+			field: "/objects/0/type", msg: "unexpected number", rejected: 1},
+		{name: "id an array", in: bundleOf(strings.Replace(indicator(""), `"id":"`+testIndID+`"`, `"id":[]`, 1)),
+			field: "/objects/0/id", msg: "unexpected array", rejected: 1},
+		{name: "created a number", in: bundleOf(strings.Replace(indicator(""), `"created":"2016-04-06T20:03:48.000Z"`, `"created":1`, 1)),
+			field: "/objects/0/created", msg: "unexpected number", rejected: 1},
 		{name: "marking refs as string", in: bundleOf(indicator(`,"object_marking_refs":"` + TLPRedID + `"`)),
 			field: "/objects/0/object_marking_refs", msg: "unexpected string", rejected: 1},
 		{name: "proto key top", in: bundleOf(indicator(`,"__proto__":{"x_admin":true}`)),
@@ -410,5 +416,46 @@ func TestCaps_IN02(t *testing.T) {
 				t.Errorf("allocated %d MiB for an %d MiB cap", grown>>20, maxBytes>>20)
 			}
 		})
+	}
+}
+
+func TestDecodeEnvelope(t *testing.T) {
+	env, err := DecodeEnvelope(strings.NewReader(`{"more":true,"next":"p2","objects":[`+indicator("")+`,`+campaign(`,"revoked":"no"`)+`]}`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !env.More || env.Next != "p2" || len(env.Objects) != 1 || len(env.Rejected) != 1 {
+		t.Fatalf("envelope %+v", env)
+	}
+	checkProblem(t, env.Rejected[0].Problems, "/objects/1/revoked", "unexpected string")
+	empty, err := DecodeEnvelope(strings.NewReader(`{}`), Limits{})
+	if err != nil || empty.More || len(empty.Objects) != 0 {
+		t.Errorf("empty envelope: %+v %v", empty, err)
+	}
+	for _, tc := range []struct{ name, in, code, field, msg string }{
+		{"bundle posted", bundleOf(indicator("")), bulwark.EINVALID, "/type", "has no type"},
+		{"more not boolean", `{"more":"yes"}`, bulwark.EINVALID, "/more", "expected a boolean"},
+		{"next not string", `{"next":2}`, bulwark.EINVALID, "/next", "expected a string"},
+		{"duplicate objects", `{"objects":[],"objects":[]}`, bulwark.EINVALID, "/objects", "duplicate member"},
+		{"case-variant more", `{"more":false,"MORE":true}`, bulwark.EINVALID, "/MORE", "differs only in case"},
+		{"truncated", `{"objects":[` + indicator(""), bulwark.EINVALID, "", "unexpected end of input"},
+		{"too large", `{"objects":[` + indicator("") + `]}`, bulwark.ETOOLARGE, "", "larger than 64 bytes"},
+	} {
+		lim := Limits{}
+		if tc.name == "too large" {
+			lim.MaxBytes = 64
+		}
+		_, err := DecodeEnvelope(strings.NewReader(tc.in), lim)
+		if bulwark.ErrorCode(err) != tc.code {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+			continue
+		}
+		if !strings.Contains(bulwark.ErrorMessage(err), "TAXII envelope") {
+			t.Errorf("%s: message %q does not say envelope", tc.name, bulwark.ErrorMessage(err))
+		}
+		checkProblem(t, bulwark.ErrorDetails(err), tc.field, tc.msg)
+	}
+	if _, err := DecodeBundle(strings.NewReader(`{"objects":[]}`), Limits{}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("an envelope read as a bundle: %v", err)
 	}
 }

@@ -79,6 +79,23 @@ func FuzzDecodeBundle(f *testing.F) {
 	})
 }
 
+// FuzzDecodeEnvelope is FuzzDecodeBundle for TAXII envelopes.
+func FuzzDecodeEnvelope(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add([]byte(`{"more":true,"next":"x","objects":[` + indicator("") + `]}`))
+	lim := Limits{MaxBytes: 1 << 20, MaxDepth: 16, MaxObjects: 1000, MaxStringBytes: 4096, MaxElements: 1000}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := DecodeEnvelope(bytes.NewReader(data), lim)
+		if err != nil {
+			checkFuzzError(t, err)
+			return
+		}
+		for _, o := range env.Objects {
+			checkFuzzObject(t, o, lim)
+		}
+	})
+}
+
 // FuzzDecodeObject is FuzzDecodeBundle for single objects.
 func FuzzDecodeObject(f *testing.F) {
 	fuzzSeeds(f)
