@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,8 +18,10 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
+	"bulwark/internal/sharing"
 	"bulwark/internal/simrun"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/taxii"
 	"bulwark/internal/vulns"
 	"bulwark/internal/web"
 )
@@ -28,7 +31,11 @@ type Config struct {
 	DB            string // SQLite path or postgres:// URL
 	Addr          string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
 	SecureCookies bool   // set the Secure flag on session cookies (behind TLS)
-	Log           *slog.Logger
+	// TLSCert and TLSKey are PEM files; with both, Bulwark serves HTTPS
+	// itself with server.TLSConfig (TLS 1.2+, AEAD suites only), as TAXII
+	// 2.1 requires (section 8.2.2). Session cookies are then Secure.
+	TLSCert, TLSKey string
+	Log             *slog.Logger
 }
 
 // Main is a running Bulwark.
@@ -47,7 +54,10 @@ type Main struct {
 	// Sims runs simulations as background jobs (River, in the store's
 	// database); Serve starts its workers and stops them on the way out.
 	Sims *simrun.Service
-	HTTP *http.Server
+	// Sharing is the one intel-sharing service (its index of every
+	// collection is shared by TAXII and the other interfaces).
+	Sharing *sharing.Service
+	HTTP    *http.Server
 
 	ln net.Listener
 }
@@ -66,6 +76,11 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		st.Close()
 		return nil, err
 	}
+	// Build the intel index now, not on the first TAXII request.
+	if err := m.Sharing.Load(ctx); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("load intel index: %w", err)
+	}
 	return m, nil
 }
 
@@ -73,6 +88,19 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return nil, fmt.Errorf("TLS needs both a certificate and a key")
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCfg = server.TLSConfig()
+		tlsCfg.Certificates = []tls.Certificate{cert}
+		cfg.SecureCookies = true
 	}
 	a := auth.New(st, auth.Options{SecureCookies: cfg.SecureCookies}, cfg.Log)
 	vs := vulns.New(st, cfg.Log)
@@ -90,8 +118,10 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
 	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims}, a, cfg.Log)
-	srv := server.New(server.Config{Addr: cfg.Addr}, server.Handlers{API: apiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, HTTP: srv}, nil
+	sh := sharing.New(st, cfg.Log)
+	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
+	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Sharing: sh, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.
@@ -99,6 +129,10 @@ func (m *Main) Listen() (string, error) {
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return "", fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	if m.HTTP.TLSConfig != nil {
+		m.ln = tls.NewListener(ln, m.HTTP.TLSConfig)
+		return "https://" + ln.Addr().String(), nil
 	}
 	m.ln = ln
 	return "http://" + ln.Addr().String(), nil

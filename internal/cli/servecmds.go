@@ -33,18 +33,22 @@ func newServeCmd(e *env) *cobra.Command {
 		syncEvery time.Duration
 		syncOpts  syncOptions
 		recEvery  time.Duration
+		tlsCert   string
+		tlsKey    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the web UI and the REST API",
-		Long: `Serve runs the web UI (/) and the REST/JSON API (/api/v1, described by
-/api/v1/openapi.json) on --addr. Logs are JSON on stderr. Put it behind a TLS
-proxy in production and pass --secure-cookies.`,
+		Long: `Serve runs the web UI (/), the REST/JSON API (/api/v1, described by
+/api/v1/openapi.json) and the TAXII 2.1 server (/taxii2/) on --addr. Logs are
+JSON on stderr. Serve HTTPS itself with --tls-cert and --tls-key (TLS 1.2 or
+later, AEAD cipher suites only, as TAXII 2.1 asks), or put it behind a TLS
+proxy and pass --secure-cookies.`,
 		Example: "  bulwark serve --addr 127.0.0.1:8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			m, err := app.Open(e.ctx, app.Config{DB: e.db, Addr: addr, SecureCookies: secure, Log: log})
+			m, err := app.Open(e.ctx, app.Config{DB: e.db, Addr: addr, SecureCookies: secure, TLSCert: tlsCert, TLSKey: tlsKey, Log: log})
 			if err != nil {
 				return err
 			}
@@ -73,6 +77,8 @@ proxy in production and pass --secure-cookies.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().BoolVar(&secure, "secure-cookies", false, "mark session cookies Secure (when served over TLS)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (TLS 1.2+, AEAD suites only; needs --tls-key)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	cmd.Flags().DurationVar(&syncEvery, "feeds-sync-every", 0, "sync the vulnerability feeds at start and then at this interval (e.g. 6h; 0: never); takes the feeds sync flags")
 	cmd.Flags().DurationVar(&recEvery, "readiness-every", 24*time.Hour, "record the readiness index when the last recording is this old (0: never)")
 	syncOpts.addFlags(cmd)

@@ -1,5 +1,5 @@
 // Package server builds Bulwark's http.Server: the top-level mux (/api/v1/
-// to the REST API, everything else to the web UI), the middleware every
+// to the REST API, /taxii2/ to TAXII 2.1, everything else to the web UI), the middleware every
 // request passes through, timeouts, TLS settings and graceful shutdown.
 package server
 
@@ -38,9 +38,10 @@ const DefaultMaxBodyBytes = 64<<20 + 1<<10
 
 // Handlers are what the server mounts.
 type Handlers struct {
-	API  http.Handler // serves /api/v1/
-	Web  http.Handler // serves everything else
-	Auth *auth.Service
+	API   http.Handler // serves /api/v1/
+	TAXII http.Handler // serves /taxii2/ (TAXII 2.1)
+	Web   http.Handler // serves everything else
+	Auth  *auth.Service
 }
 
 // New returns the configured *http.Server; the caller listens and serves.
@@ -59,6 +60,12 @@ func New(cfg Config, h Handlers, log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	if h.API != nil {
 		mux.Handle("/api/v1/", h.API)
+	}
+	if h.TAXII != nil {
+		// Both, so that /taxii2 is answered by TAXII (404: TAXII paths end
+		// with a slash) rather than redirected.
+		mux.Handle("/taxii2/", h.TAXII)
+		mux.Handle("/taxii2", h.TAXII)
 	}
 	if h.Web != nil {
 		mux.Handle("/", h.Web)
@@ -128,6 +135,13 @@ func Shutdown(ctx context.Context, srv *http.Server, timeout time.Duration) erro
 // the server's own errors use the same shape as the API's.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	w.Header().Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, "/taxii2/") {
+		// TAXII 2.1 error message (section 3.6.1) in the TAXII media type.
+		w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"title":%q,"description":%q,"http_status":"%d"}`+"\n", http.StatusText(status), msg, status)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
