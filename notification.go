@@ -359,3 +359,103 @@ type NotificationStore interface {
 	// adding nothing, when id was acknowledged or escalated meanwhile.
 	EscalateNotification(ctx context.Context, id string, at time.Time, escalations []Notification) (bool, error)
 }
+
+// Recipient selectors naming organizations relative to the event.
+const (
+	RecipientIncidentOrg = "@incident" // the organization whose incident it is
+	RecipientPartners    = "@partners" // owners of the affected services other than it
+)
+
+// NotifyRecipient selects whom a rule notifies: the contacts of
+// organizations (by ID, "@incident", "@partners" or by purview), filtered by
+// contact role, or one address (an e-mail address, or a webhook URL with
+// the name of the secret that signs its deliveries). Org on an address
+// tags the organization it belongs to: its users then see and may
+// acknowledge the notification, and the egress filter gives it what that
+// organization may see.
+type NotifyRecipient struct {
+	Org     string  `json:"org,omitempty"`
+	Purview Purview `json:"purview,omitempty"`
+	// Role selects contacts by their role (case-insensitive); "" or "*" is
+	// every contact with an e-mail address.
+	Role   string `json:"role,omitempty"`
+	Email  string `json:"email,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Secret string `json:"secret,omitempty"`
+	Name   string `json:"name,omitempty"`
+}
+
+// NotifyRule is one row of the notification matrix: for events of these
+// kinds at or above MinSeverity, in one of Purviews (any when empty),
+// notify Recipients as Audience through Channel with Template; they must
+// acknowledge within Deadline (0: no acknowledgement expected), or the
+// rules named by EscalateTo are applied. Once notifies each recipient once
+// per incident rather than once per event. Public rules apply only to
+// events that tell citizens what to do (PublicAction).
+type NotifyRule struct {
+	ID          string            `json:"id"`
+	Description string            `json:"description,omitempty"`
+	MinSeverity int               `json:"min_severity"`
+	Purviews    []Purview         `json:"purviews,omitempty"`
+	Events      []NotifyEventKind `json:"events,omitempty"`
+	Audience    NotifyAudience    `json:"audience"`
+	Recipients  []NotifyRecipient `json:"recipients"`
+	Channel     NotifyChannel     `json:"channel"`
+	Deadline    time.Duration     `json:"deadline,omitempty"`
+	Template    string            `json:"template"`
+	EscalateTo  []string          `json:"escalate_to,omitempty"`
+	Once        bool              `json:"once,omitempty"`
+}
+
+// Matches reports whether the rule applies to ev directly (escalation
+// applies a rule regardless).
+func (r *NotifyRule) Matches(ev *NotificationEvent) bool {
+	if ev.Severity < r.MinSeverity {
+		return false
+	}
+	if len(r.Events) > 0 && !contains(r.Events, ev.Kind) {
+		return false
+	}
+	if len(r.Purviews) > 0 && !contains(r.Purviews, ev.Purview) {
+		return false
+	}
+	if r.Audience == AudiencePublic && strings.TrimSpace(ev.PublicAction) == "" {
+		return false
+	}
+	return true
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// NotifyTemplate is a named pair of text/template sources.
+type NotifyTemplate struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// NotifyMatrix is a city's communication plan. Version is the format
+// version (1); Revision is the city's own label for this edition.
+type NotifyMatrix struct {
+	Version   int                       `json:"version"`
+	Revision  string                    `json:"revision,omitempty"`
+	Name      string                    `json:"name,omitempty"`
+	Rules     []NotifyRule              `json:"rules"`
+	Templates map[string]NotifyTemplate `json:"templates,omitempty"`
+}
+
+// Rule returns the rule with id, or nil.
+func (m *NotifyMatrix) Rule(id string) *NotifyRule {
+	for i := range m.Rules {
+		if m.Rules[i].ID == id {
+			return &m.Rules[i]
+		}
+	}
+	return nil
+}
