@@ -190,7 +190,7 @@ func oneLine(s string, n int) string {
 		b.WriteRune(r)
 		space = false
 	}
-	return truncateRunes(strings.TrimRight(b.String(), " "), n)
+	return strings.TrimRight(truncateRunes(b.String(), n), " ")
 }
 
 // multiLine keeps "\n" line breaks (CR LF and CR become LF, Unicode line

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SMTP TLS modes.
@@ -205,7 +206,7 @@ func (s *SMTP) compose(m *Message, now time.Time) ([]byte, error) {
 	}
 	hdr("From", s.cfg.From)
 	hdr("To", m.To)
-	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
+	hdr("Subject", encodeSubject(subject))
 	hdr("Date", now.UTC().Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+m.ID+"@"+domain+">")
 	hdr("MIME-Version", "1.0")
@@ -224,6 +225,30 @@ func (s *SMTP) compose(m *Message, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// encodeSubject writes a subject header value: plain when it is printable
+// ASCII, otherwise (and whenever it contains "=?", which a reader would
+// decode as an encoded word) as base64 encoded words of whole characters,
+// so that nothing the subject says is ever read as encoding.
+func encodeSubject(s string) string {
+	plain := !strings.Contains(s, "=?")
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if plain {
+		return s
+	}
+	var words []string
+	for len(s) > 0 {
+		n := min(len(s), 45)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
 }
 
 // validMessageID accepts the notification IDs the store makes (and other

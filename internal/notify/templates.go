@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -87,10 +88,20 @@ func compile(name, subject, body string) (*compiled, string, error) {
 	return c, "", nil
 }
 
-// templateErr strips the template's internal name from a parse error.
+var (
+	tmplGoType = regexp.MustCompile(` in type [A-Za-z0-9_.*\[\]]+`)
+	tmplExec   = regexp.MustCompile(`executing "[^"]*" at `)
+	tmplName   = regexp.MustCompile(`^[A-Za-z0-9_.:-]+\.(subject|body):`)
+)
+
+// templateErr makes a template error readable for the matrix's author:
+// "template: t.body:1:2: executing "t.body" at <.X>: can't evaluate field X
+// in type notify.View" becomes "1:2: at <.X>: can't evaluate field X".
 func templateErr(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "template: ")
+	msg := strings.TrimPrefix(err.Error(), "template: ")
+	msg = tmplName.ReplaceAllString(msg, "")
+	msg = tmplExec.ReplaceAllString(msg, "at ")
+	msg = tmplGoType.ReplaceAllString(msg, "")
 	return errors.New(msg)
 }
 
