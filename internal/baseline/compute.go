@@ -36,6 +36,9 @@ type Data struct {
 	Remediations []bulwark.RemediationTime
 	// Risks are the register's risks (open or not) the caller sees.
 	Risks []bulwark.Risk
+	// Incidents are those the caller takes part in, detected within
+	// IncidentWindow plus 90 days, with the affected entities it sees.
+	Incidents []bulwark.Incident
 	// Critical are the services of FIPS 199 high category.
 	Critical []CriticalService
 	Policy   ssvc.Policy
@@ -100,7 +103,7 @@ var Indicators = []Indicator{
 	{"recovery-tested", "Critical services with tested recovery",
 		"FIPS 199 high services whose every system had a recovery test within 365 days / FIPS 199 high services", 15},
 	{"incident-response", "Incident time to detect and respond",
-		"needs incident records (not yet tracked)", 10},
+		"incidents recovered in the last 365 days whose services down were back within their RTO (with no service down: contained within 24 h) / incidents recovered; the median times to detect (from the start of the activity, when known), contain and recover are shown", 10},
 	{"training", "Security training completion",
 		"needs training records (not yet tracked)", 5},
 }
@@ -144,6 +147,8 @@ func snapshot(d *Data, org string, comp []ProfileResult) bulwark.IndexSnapshot {
 			v = remediationOnTime(d, in, v)
 		case "recovery-tested":
 			v = recoveryTested(d, in, v)
+		case "incident-response":
+			v = incidentResponse(d, in, v)
 		default:
 			v.Detail = "not measured: " + ind.Formula
 		}
@@ -402,6 +407,72 @@ func recoveryTested(d *Data, in func(string) bool, v bulwark.IndicatorValue) bul
 		}
 	}
 	return share(v, tested, total, "no FIPS 199 high service", fmt.Sprintf("%d of %d critical service(s) with every system's recovery tested", tested, total))
+}
+
+// IncidentWindow is how far back incident response is measured.
+const IncidentWindow = 365 * 24 * time.Hour
+
+// ContainWithin is the target of an incident with no service down.
+const ContainWithin = 24 * time.Hour
+
+// IncidentOnTime reports whether a recovered incident met its targets:
+// every service down back within its RTO (from when it went down), or,
+// with no service down that has an RTO, containment within ContainWithin.
+func IncidentOnTime(inc *bulwark.Incident) bool {
+	judged := false
+	for _, a := range inc.Affected {
+		if a.Kind != "service" || a.Effect != bulwark.EffectDown || a.RTO <= 0 {
+			continue
+		}
+		judged = true
+		since := a.Since
+		if since.IsZero() {
+			since = inc.DetectedAt
+		}
+		if inc.RecoveredAt.Sub(since) > time.Duration(a.RTO) {
+			return false
+		}
+	}
+	if judged {
+		return true
+	}
+	return !inc.ContainedAt.IsZero() && inc.ContainedAt.Sub(inc.DetectedAt) <= ContainWithin
+}
+
+func incidentResponse(d *Data, in func(string) bool, v bulwark.IndicatorValue) bulwark.IndicatorValue {
+	var detect, contain, recovery []float64
+	total, onTime := 0, 0
+	for i := range d.Incidents {
+		inc := &d.Incidents[i]
+		if !in(inc.Owner) || inc.RecoveredAt.IsZero() || d.Now.Sub(inc.RecoveredAt) > IncidentWindow {
+			continue
+		}
+		total++
+		if IncidentOnTime(inc) {
+			onTime++
+		}
+		if !inc.StartedAt.IsZero() {
+			detect = append(detect, inc.DetectedAt.Sub(inc.StartedAt).Hours())
+		}
+		if !inc.ContainedAt.IsZero() {
+			contain = append(contain, inc.ContainedAt.Sub(inc.DetectedAt).Hours())
+		}
+		recovery = append(recovery, inc.RecoveredAt.Sub(inc.DetectedAt).Hours())
+	}
+	med := func(xs []float64) string {
+		if len(xs) == 0 {
+			return "–"
+		}
+		sort.Float64s(xs)
+		m := xs[len(xs)/2]
+		if len(xs)%2 == 0 {
+			m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+		}
+		return fmt.Sprintf("%.1f h", m)
+	}
+	detail := fmt.Sprintf("%d of %d incident(s) recovered within target; median time to detect %s (%d known), contain %s, recover %s",
+		onTime, total, med(detect), len(detect), med(contain), med(recovery))
+	return share(v, onTime, total, "no incident recovered in the last 365 days", detail)
 }
 
 // Driver is one indicator's share of the change between two snapshots.

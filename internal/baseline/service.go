@@ -298,6 +298,13 @@ func (s *Service) DeleteProfile(ctx context.Context, id string) error {
 	return s.st.DeleteProfile(ctx, id)
 }
 
+// CityAnalysis returns the analysis of the whole city's graph, cached
+// while the city model is unchanged (incidents derive their impact from
+// it). Callers must not show callers what their scope does not include.
+func (s *Service) CityAnalysis(ctx context.Context) (*depgraph.Analysis, error) {
+	return s.cityGraph(ctx)
+}
+
 // cityGraph returns the analysis of the whole city's graph, cached while
 // the city is unchanged. The indicators use it for counts and categories
 // of the organizations a caller sees, never for what it may not see.
@@ -436,6 +443,9 @@ func (s *Service) Gather(ctx context.Context) (*Data, map[string]Scope, error) {
 	}
 
 	if d.Risks, err = s.st.ListRisks(ctx, bulwark.RiskFilter{}); err != nil {
+		return nil, nil, err
+	}
+	if d.Incidents, err = s.st.ListIncidents(ctx, bulwark.IncidentFilter{Since: now.Add(-IncidentWindow - 90*24*time.Hour), WithAffected: true}); err != nil {
 		return nil, nil, err
 	}
 

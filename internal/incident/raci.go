@@ -12,10 +12,11 @@ import (
 
 // Instantiate makes the tasks of a playbook for an incident's parties:
 // a task for the reporter once, a task for "affected" once per affected
-// organization and a task for "coordinator" once per coordinator (the
-// reporter takes those when there is none). Due dates count from
-// detection. IDs are left to the store.
-func Instantiate(pb *bulwark.Playbook, parties []bulwark.IncidentParty, detected time.Time) []bulwark.IncidentTask {
+// organization (the reporter included when it owns affected entities, and
+// alone when nobody else does) and a task for "coordinator" once per
+// coordinator (the reporter takes those when there is none). Due dates
+// count from detection. IDs are left to the store.
+func Instantiate(pb *bulwark.Playbook, parties []bulwark.IncidentParty, reporterAffected bool, detected time.Time) []bulwark.IncidentTask {
 	var reporter string
 	var affected, coordinators []string
 	for _, p := range parties {
@@ -28,8 +29,8 @@ func Instantiate(pb *bulwark.Playbook, parties []bulwark.IncidentParty, detected
 			coordinators = append(coordinators, p.Org)
 		}
 	}
-	if len(affected) == 0 {
-		affected = []string{reporter}
+	if reporterAffected || len(affected) == 0 {
+		affected = append([]string{reporter}, affected...)
 	}
 	if len(coordinators) == 0 {
 		coordinators = []string{reporter}

@@ -180,7 +180,7 @@ func TestInstantiate(t *testing.T) {
 	}
 	t0 := time.Now()
 	parties := []bulwark.IncidentParty{{Org: "rep", Role: bulwark.PartyReporter}, {Org: "a1", Role: bulwark.PartyAffected}, {Org: "a2", Role: bulwark.PartyAffected}, {Org: "c1", Role: bulwark.PartyCoordinator}}
-	tasks := Instantiate(pb, parties, t0)
+	tasks := Instantiate(pb, parties, false, t0)
 	count := map[string]int{}
 	for _, tk := range tasks {
 		count[tk.Org]++
@@ -200,8 +200,16 @@ func TestInstantiate(t *testing.T) {
 		t.Errorf("tasks per organization %v (total %d)", count, len(tasks))
 	}
 	// Alone, the reporter takes every task.
-	if n := len(Instantiate(pb, parties[:1], t0)); n != 15 {
+	if n := len(Instantiate(pb, parties[:1], false, t0)); n != 15 {
 		t.Errorf("reporter alone: %d tasks, want 15", n)
+	}
+	// A reporter that owns affected entities takes the affected tasks too.
+	count = map[string]int{}
+	for _, tk := range Instantiate(pb, parties, true, t0) {
+		count[tk.Org]++
+	}
+	if count["rep"] != 14 || count["a1"] != 10 {
+		t.Errorf("reporter affected: %v", count)
 	}
 	if n := len(ForNewParties(pb, []bulwark.IncidentParty{{Org: "c2", Role: bulwark.PartyCoordinator}, {Org: "x", Role: bulwark.PartyAuthority}}, t0)); n != 1 {
 		t.Errorf("new coordinator: %d tasks, want 1", n)
