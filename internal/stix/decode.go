@@ -82,8 +82,10 @@ type Bundle struct {
 	// Warnings are about imported objects: references to objects not in the
 	// bundle (normal when partners send deltas), upgrades from STIX 2.0,
 	// repeated objects, marking-definitions that claim TLP under a
-	// non-canonical id.
-	Warnings []Warning
+	// non-canonical id. At most 10×MaxRejected are kept; WarningsOmitted
+	// counts the rest.
+	Warnings        []Warning
+	WarningsOmitted int
 }
 
 // Rejection says why one object of a bundle was not imported.
@@ -200,9 +202,10 @@ type Envelope struct {
 	Next string
 	// Objects, Rejected and Warnings are as in Bundle; Rejected is what a
 	// TAXII server reports as failures in the status resource.
-	Objects  []*Object
-	Rejected []Rejection
-	Warnings []Warning
+	Objects         []*Object
+	Rejected        []Rejection
+	Warnings        []Warning
+	WarningsOmitted int
 }
 
 // DecodeEnvelope reads a TAXII 2.1 envelope ({"more":…,"next":…,"objects":[…]})
@@ -213,7 +216,7 @@ func DecodeEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	env.Objects, env.Rejected, env.Warnings = b.Objects, b.Rejected, b.Warnings
+	env.Objects, env.Rejected, env.Warnings, env.WarningsOmitted = b.Objects, b.Rejected, b.Warnings, b.WarningsOmitted
 	return env, nil
 }
 
@@ -394,16 +397,25 @@ func (st *bundleState) readObjects(dec *jsontext.Decoder, cr *capReader) error {
 	return nil
 }
 
+// warn records a warning, up to 10×MaxRejected of them.
+func (st *bundleState) warn(w Warning) {
+	if len(st.b.Warnings) >= 10*st.lim.MaxRejected {
+		st.b.WarningsOmitted++
+		return
+	}
+	st.b.Warnings = append(st.b.Warnings, w)
+}
+
 // add appends an accepted object, dropping an exact repeat of a version
 // already in the bundle and rejecting a different object under the same id
 // and version.
 func (st *bundleState) add(i int, ptr string, o *Object) {
 	if o.upgradedFrom != "" {
-		st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: "upgraded from STIX " + o.upgradedFrom + " to 2.1"})
+		st.warn(Warning{Index: i, ID: o.ID(), Message: "upgraded from STIX " + o.upgradedFrom + " to 2.1"})
 	}
 	if o.Type() == "marking-definition" && !IsTLPID(o.ID()) {
 		if claim := claimsTLP(o); claim != "" {
-			st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: fmt.Sprintf(
+			st.warn(Warning{Index: i, ID: o.ID(), Message: fmt.Sprintf(
 				"marking-definition claims %s under a non-canonical id; objects marked with it are treated as TLP:RED", claim)})
 		}
 	}
@@ -411,7 +423,7 @@ func (st *bundleState) add(i int, ptr string, o *Object) {
 	if j, ok := st.versions[key]; ok {
 		prev := st.b.Objects[j]
 		if prev.Equal(o) {
-			st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Message: "repeats an earlier object of the bundle; kept once"})
+			st.warn(Warning{Index: i, ID: o.ID(), Message: "repeats an earlier object of the bundle; kept once"})
 			return
 		}
 		st.b.Rejected = append(st.b.Rejected, Rejection{Index: i, Pointer: ptr, ID: o.ID(), Type: o.Type(), Problems: []bulwark.Problem{{
@@ -442,7 +454,7 @@ func (st *bundleState) danglingRefs() {
 		i := st.index[j]
 		for _, r := range o.refs {
 			if !ids[r.ID] && !IsTLPID(r.ID) {
-				st.b.Warnings = append(st.b.Warnings, Warning{Index: i, ID: o.ID(), Pointer: "/objects/" + strconv.Itoa(i) + r.Pointer,
+				st.warn(Warning{Index: i, ID: o.ID(), Pointer: "/objects/" + strconv.Itoa(i) + r.Pointer,
 					Message: "references " + r.ID + ", which is not in the bundle"})
 			}
 		}
