@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -169,7 +170,7 @@ func withDefaults(l stix.Limits) stix.Limits {
 }
 
 func syntax(dec *jsontext.Decoder, err error) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return bulwark.Errorf(bulwark.EINVALID, "envelope: truncated JSON (byte %d)", dec.InputOffset())
 	}
 	return bulwark.Errorf(bulwark.EINVALID, "envelope: malformed JSON at byte %d", dec.InputOffset())
