@@ -1180,3 +1180,96 @@ func (s *Service) OnCallNow(ctx context.Context, org, role string) ([]bulwark.On
 	}
 	return OnCall(d, role, s.clock()), nil
 }
+
+// GraphNode is a node of an incident's affected graph.
+type GraphNode struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Kind    string         `json:"kind"`
+	Owner   string         `json:"owner"`
+	State   bulwark.Effect `json:"state"`
+	Entered bool           `json:"entered,omitempty"`
+	// Category is the node's high-water FIPS 199 level (overall).
+	Category string `json:"category,omitempty"`
+}
+
+// GraphEdge is "From depends on To".
+type GraphEdge struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Kind  string `json:"kind"` // hard or soft
+	Group string `json:"group,omitempty"`
+}
+
+// Graph is the part of the dependency graph an incident touches, as one
+// party sees it: the affected entities it may see and the dependencies
+// between them.
+type Graph struct {
+	Incident  string      `json:"incident"`
+	Nodes     []GraphNode `json:"nodes"`
+	Edges     []GraphEdge `json:"edges"`
+	Hidden    int         `json:"hidden,omitempty"`
+	Truncated bool        `json:"truncated,omitempty"`
+}
+
+// MaxGraphNodes caps the nodes of an incident's graph.
+const MaxGraphNodes = 400
+
+// Graph returns the affected part of the graph that the caller sees.
+// Entered entities come first, then services, then the rest, so that a
+// truncated graph keeps what matters.
+func (s *Service) Graph(ctx context.Context, id string) (*Graph, error) {
+	inc, err := s.st.FindIncident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	an, err := s.analysis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := an.Graph()
+	out := &Graph{Incident: inc.ID, Nodes: []GraphNode{}, Edges: []GraphEdge{}, Hidden: inc.HiddenAffected}
+	aff := slices.Clone(inc.Affected)
+	rank := func(a bulwark.Affected) int {
+		switch {
+		case a.Entered:
+			return 0
+		case a.Kind == "service":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(aff, func(a, b bulwark.Affected) int { return cmp.Compare(rank(a), rank(b)) })
+	if len(aff) > MaxGraphNodes {
+		aff, out.Truncated = aff[:MaxGraphNodes], true
+	}
+	in := map[int32]bool{}
+	for _, a := range aff {
+		x, ok := g.Lookup(a.ID)
+		if !ok {
+			continue // removed from the city model since
+		}
+		in[x] = true
+		out.Nodes = append(out.Nodes, GraphNode{ID: a.ID, Name: a.Name, Kind: a.Kind, Owner: a.Owner, State: a.Effect, Entered: a.Entered,
+			Category: an.Category(x).Overall().String()})
+	}
+	for x := range in {
+		lo, hi := g.EdgeRange(x)
+		for e := lo; e < hi; e++ {
+			y := g.EdgeTarget(e)
+			if !in[y] {
+				continue
+			}
+			ge := GraphEdge{From: g.ID(x), To: g.ID(y), Kind: "hard"}
+			if g.EdgeSoft(e) {
+				ge.Kind = "soft"
+			}
+			if gi := g.EdgeGroup(e); gi >= 0 {
+				ge.Group = g.GroupID(gi)
+			}
+			out.Edges = append(out.Edges, ge)
+		}
+	}
+	slices.SortFunc(out.Edges, func(a, b GraphEdge) int { return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To)) })
+	return out, nil
+}

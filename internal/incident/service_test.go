@@ -661,3 +661,27 @@ func TestServiceRACIAndDirectory(t *testing.T) {
 		t.Errorf("bad shift: %v", err)
 	}
 }
+
+func TestAffectedGraph(t *testing.T) {
+	w := newWorld(t)
+	water := user("city-water", bulwark.RoleAnalyst)
+	inc := must(w.svc.Create(water, &bulwark.Incident{Title: "Feeder", Affected: []bulwark.Affected{{ID: "plc-1", Effect: bulwark.EffectDown}, {ID: "plc-2", Effect: bulwark.EffectDown}}}))(t)
+	g := must(w.svc.Graph(water, inc.ID))(t)
+	var nodes, edges []string
+	for _, n := range g.Nodes {
+		nodes = append(nodes, n.ID+"="+string(n.State))
+	}
+	for _, e := range g.Edges {
+		edges = append(edges, e.From+">"+e.To+":"+e.Kind+"/"+e.Group)
+	}
+	if strings.Join(nodes, " ") != "plc-1=down plc-2=down water-supply=down scada=down" || g.Hidden != 1 {
+		t.Errorf("nodes %v hidden %d", nodes, g.Hidden)
+	}
+	if strings.Join(edges, " ") != "scada>plc-1:hard/plcs scada>plc-2:hard/plcs water-supply>scada:hard/" {
+		t.Errorf("edges %v", edges)
+	}
+	h := must(w.svc.Graph(user("hospital", bulwark.RoleViewer), inc.ID))(t)
+	if len(h.Nodes) != 1 || h.Nodes[0].ID != "hospital-care" || len(h.Edges) != 0 || h.Hidden != 4 {
+		t.Errorf("hospital's graph %+v", h)
+	}
+}
