@@ -53,8 +53,8 @@
         pts.push({ value: [v.e, i + off], tip: r.tip, what: s.name, i: v });
         bars.push([v.l, v.h, i + off]);
       });
-      series.push({ name: s.name, type: 'custom', renderItem: whisker(s.color), data: bars, silent: true, z: 2 });
-      series.push({ name: s.name, type: 'scatter', data: pts, symbolSize: 9, itemStyle: { color: s.color }, z: 3 });
+      series.push({ name: s.name, type: 'custom', renderItem: whisker(s.color), data: bars, silent: true, z: 2, yAxisIndex: 1, itemStyle: { color: s.color } });
+      series.push({ name: s.name, type: 'scatter', data: pts, symbolSize: 9, itemStyle: { color: s.color }, z: 3, yAxisIndex: 1 });
     });
     var chart = window.echarts.init(el, null, { renderer: 'canvas' });
     chart.setOption({
@@ -62,6 +62,7 @@
       grid: { left: 200, right: 30, top: 34, bottom: 44 },
       legend: { top: 4, data: names.map(function (s) { return s.name; }), textStyle: { fontSize: 12 } },
       tooltip: {
+        confine: true, // no positioned arrow: its markup has an inline style
         trigger: 'item',
         formatter: function (p) {
           var d = p.data || {};
@@ -69,11 +70,12 @@
         }
       },
       xAxis: { type: 'value', min: min, max: max === null ? undefined : max, name: xName, nameLocation: 'middle', nameGap: 28, axisLabel: { fontSize: 11 } },
-      yAxis: {
-        type: 'value', inverse: true, min: -0.5, max: n - 0.5, interval: 1,
-        axisLabel: { fontSize: 11, formatter: function (v) { var r = rows[Math.round(v)]; return r && Math.abs(v - Math.round(v)) < 1e-6 ? short(r.label, 30) : ''; } },
-        splitLine: { show: false }
-      },
+      // Labels on a category axis; points on a hidden value axis whose
+      // integers are the categories' centres (offsets separate series).
+      yAxis: [
+        { type: 'category', inverse: true, data: rows.map(function (r) { return short(r.label, 30); }), axisLabel: { fontSize: 11, interval: 0 }, axisTick: { show: false } },
+        { type: 'value', inverse: true, min: -0.5, max: n - 0.5, show: false }
+      ],
       series: series
     });
     el.setAttribute('data-rows', String(n));
@@ -111,6 +113,7 @@
       grid: { left: 60, right: 30, top: 60, bottom: 50 },
       legend: { top: 4, type: 'scroll', textStyle: { fontSize: 12 } },
       tooltip: {
+        confine: true, // no positioned arrow: its markup has an inline style
         trigger: 'item',
         formatter: function (p) {
           return esc(p.seriesName) + '<br>P(down more than ' + esc(fix(p.value[0], 1)) + ' h) ≤ <b>' + esc(fix(p.value[1], 3)) + '</b>';
@@ -132,6 +135,7 @@
       animation: false,
       grid: { left: 200, right: 40, top: 10, bottom: 40 },
       tooltip: {
+        confine: true, // no positioned arrow: its markup has an inline style
         trigger: 'item',
         formatter: function (p) {
           var d = items[p.dataIndex] || {};
@@ -182,21 +186,24 @@
     down: { color: '#7a1f3d', label: 'down (a dependency failed)' },
     recovered: { color: '#2a8a7e', label: 'back up' }
   };
-  var SIZES = { service: 26, system: 18, asset: 11 };
+  var SIZES = { service: 22, system: 15, asset: 9 };
 
-  // layout places services on top, then systems, then assets, in rows.
+  // layout places services on top, then systems, then assets, each kind
+  // in rows wide enough for the view to stay roughly 5:2.
   function layout(nodes) {
     var rowsOf = { service: [], system: [], asset: [] };
     nodes.forEach(function (n) { (rowsOf[n.kind] || rowsOf.asset).push(n); });
-    var pos = {}, y = 0, perRow = 18;
+    var pos = {}, y = 0;
+    var perRow = Math.max(10, Math.ceil(Math.sqrt(nodes.length * 2.5)));
     ['service', 'system', 'asset'].forEach(function (k) {
       var list = rowsOf[k].slice().sort(function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; });
       for (var i = 0; i < list.length; i += perRow) {
         var row = list.slice(i, i + perRow);
-        row.forEach(function (n, j) { pos[n.id] = [(j + 0.5) * 1000 / row.length + (k === 'asset' && (i / perRow) % 2 ? 14 : 0), y]; });
-        y += k === 'asset' ? 70 : 110;
+        var odd = (i / perRow) % 2 ? 0.5 : 0;
+        row.forEach(function (n, j) { pos[n.id] = [(j + 0.5 + odd) * 1000 / perRow + (perRow - row.length) * 500 / perRow, y]; });
+        y += k === 'service' ? 60 : 40;
       }
-      if (list.length) { y += 40; }
+      if (list.length) { y += 50; }
     });
     return pos;
   }
@@ -263,12 +270,14 @@
     function render(t) {
       var r = stateAt(trace, t);
       var failed = 0;
+      // Services are named while their labels fit; tooltips name the rest.
+      var labels = (trace.nodes || []).filter(function (n) { return n.kind === 'service'; }).length <= 12;
       var data = (trace.nodes || []).map(function (n) {
         var s = r.states[n.id] || 'up';
         if (s === 'hit' || s === 'restoring' || s === 'down') { failed++; }
         return { id: n.id, name: n.name, x: pos[n.id][0], y: pos[n.id][1], symbolSize: SIZES[n.kind] || 11, state: s, node: n,
           itemStyle: { color: STATES[s].color, borderColor: n.kind === 'service' ? '#1f2a3a' : '#fff', borderWidth: n.kind === 'service' ? 2 : 1 },
-          label: { show: n.kind === 'service', position: 'top', fontSize: 11, formatter: short(n.name, 24) } };
+          label: { show: n.kind === 'service' && labels, position: 'top', fontSize: 11, formatter: short(n.name, 24) } };
       });
       chart.setOption({ series: [{ data: data }] });
       label.textContent = fix(t, 1) + ' h';
@@ -322,6 +331,7 @@
       chart.setOption({
         animation: false,
         tooltip: {
+          confine: true, // no positioned arrow: its markup has an inline style
           formatter: function (p) {
             if (p.dataType === 'edge') { return esc(p.data.source) + ' depends on ' + esc(p.data.target); }
             var n = p.data.node || {};
