@@ -110,10 +110,12 @@ type Model struct {
 	n int
 
 	// Reverse dependencies that can fail a node: for node y, entries
-	// rdep[roff[y]:roff[y+1]]; v >= 0 is a dependent with an ungrouped hard
+	// rdep[rx[2y]:rx[2y+2]]; v >= 0 is a dependent with an ungrouped hard
 	// edge on y, v < 0 is ^gi, a hard redundancy group with y as member;
-	// dependents come before groups.
-	roff []int32
+	// dependents come before groups. rx interleaves each node's offset
+	// with a copy of its first entry (rx[2y+1]), so that a node with one
+	// entry, the most common case, costs one memory access, not two.
+	rx   []int32
 	rdep []int32
 
 	gOwner  []int32 // owner of each group
@@ -124,6 +126,7 @@ type Model struct {
 	cyc      []int32
 	cycOff   []int32
 	cycNodes []int32
+	cycBit   []uint64 // bitset of the nodes on a cycle (cyc >= 0)
 
 	// Recovery: rec indexes recs (distinct effective recoveries); pool is
 	// the (owner, skill) crew pool of each node; prio orders waiting work.
@@ -214,7 +217,7 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 	}
 
 	// Reverse failure edges: counting sort by target over the forward CSR.
-	m.roff = make([]int32, n+1)
+	roff := make([]int32, n+1)
 	counts := func(e int32) bool {
 		if gi := g.EdgeGroup(e); gi >= 0 {
 			return hard[gi]
@@ -225,17 +228,17 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		lo, hi := g.EdgeRange(x)
 		for e := lo; e < hi; e++ {
 			if counts(e) {
-				m.roff[g.EdgeTarget(e)+1]++
+				roff[g.EdgeTarget(e)+1]++
 			}
 		}
 	}
 	for y := range n {
-		m.roff[y+1] += m.roff[y]
+		roff[y+1] += roff[y]
 	}
-	m.rdep = make([]int32, m.roff[n])
+	m.rdep = make([]int32, roff[n])
 	// Two passes: each node's dependents first, then its groups, so that
 	// the engine's loops branch predictably.
-	next := slices.Clone(m.roff[:n])
+	next := slices.Clone(roff[:n])
 	for pass := range 2 {
 		for x := range int32(n) {
 			lo, hi := g.EdgeRange(x)
@@ -255,17 +258,28 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		}
 	}
 	next = nil
+	// Interleave offsets and first entries (see Model.rx).
+	m.rx = make([]int32, 2*n+1)
+	for y := range n {
+		m.rx[2*y] = roff[y]
+		if roff[y] < roff[y+1] {
+			m.rx[2*y+1] = m.rdep[roff[y]]
+		}
+	}
+	m.rx[2*n] = roff[n]
 
 	// Cyclic components.
 	nodes, off, comp := g.Components()
 	m.cyc = comp // reuse the array: rewrite in place
 	m.cycOff = []int32{0}
+	m.cycBit = make([]uint64, (n+63)/64)
 	for c := 0; c+1 < len(off); c++ {
 		mem := nodes[off[c]:off[c+1]]
 		if len(mem) > 1 || g.SelfLoop(mem[0]) {
 			ci := int32(len(m.cycOff) - 1)
 			for _, x := range mem {
 				comp[x] = ci
+				m.cycBit[x/64] |= 1 << (x % 64)
 			}
 			m.cycNodes = append(m.cycNodes, mem...)
 			m.cycOff = append(m.cycOff, int32(len(m.cycNodes)))

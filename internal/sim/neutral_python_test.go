@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -200,4 +201,56 @@ func randomCities(t *testing.T, k int, seed uint64) (*Model, *Scenario) {
 		s.Events = append(s.Events, ev)
 	}
 	return m, s
+}
+
+// TestNeutralBenchFiles writes the benchmark city (BULWARK_BENCH_ASSETS
+// nodes, the heavy scenario of bench_test.go) as neutral files into
+// $BULWARK_NEUTRAL_DIR, with BULWARK_NEUTRAL_TRIALS trials of draws and
+// outcomes (default 20), for measuring the independent model on the same
+// input (docs/performance.md). Skipped unless the directory is given.
+func TestNeutralBenchFiles(t *testing.T) {
+	dir := os.Getenv("BULWARK_NEUTRAL_DIR")
+	if dir == "" {
+		t.Skip("set BULWARK_NEUTRAL_DIR (and BULWARK_BENCH_ASSETS, BULWARK_NEUTRAL_TRIALS) to write the benchmark city's neutral files")
+	}
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("BULWARK_BENCH_ASSETS")); err == nil && v > 0 {
+		n = v
+	}
+	trials := 20
+	if v, err := strconv.Atoi(os.Getenv("BULWARK_NEUTRAL_TRIALS")); err == nil && v > 0 {
+		trials = v
+	}
+	c := synthCity(n)
+	g, err := depgraph.Compile(c.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustModel(t, g, benchCfg(g.Len()))
+	s := heavyScenario(c, heavyP)
+	name := func(kind string) string { return filepath.Join(dir, fmt.Sprintf("%s-%d.tsv", kind, n)) }
+	files := map[string]*os.File{}
+	for _, k := range []string{"graph", "draws", "outcomes"} {
+		f, err := os.Create(name(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[k] = f
+	}
+	if err := WriteGraph(files["graph"], m); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Trials: trials, Seed: 2, Draws: NewDrawsWriter(files["draws"], m, s, 2, trials), Outcomes: NewOutcomeWriter(files["outcomes"], m)}
+	r, err := Run(context.Background(), m, s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opt.Draws.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := opt.Outcomes.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d nodes, %d edges, %d trials: %.0f node failures per trial; files %s", g.Len(), g.NumEdges(), trials, r.MeanFailed, name("*"))
 }

@@ -421,6 +421,10 @@ func (w *worker) traceRun(trial int) (*Trace, *TrialOutcome, error) {
 	m := w.m
 	tr := &Trace{Trial: trial}
 	w.trace = tr
+	w.notify = make([]uint64, len(m.svcBit))
+	for i := range w.notify {
+		w.notify[i] = ^uint64(0)
+	}
 	ns := len(m.svc)
 	out := trialResult{down: make([]float64, ns), maxOut: make([]float64, ns)}
 	w.run(trial, &out)

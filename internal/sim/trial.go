@@ -1,5 +1,7 @@
 package sim
 
+import "slices"
+
 // The engine of one trial. A worker owns reusable state sized to the graph
 // and resets only what a trial touched, so a trial that fails 1% of a
 // million nodes costs about 1% of the graph, not all of it.
@@ -70,7 +72,11 @@ type worker struct {
 
 	bad     []int32
 	touched []int32
-	gdown   []int32
+	// gleft[gi] is how many more members of group gi may go down before it
+	// breaks (size-need+1 minus those down): ≤ 0 is broken. It rests at
+	// the threshold; tgroups lists the groups a trial changed (repeats
+	// allowed) to put back.
+	gleft   []int32
 	tgroups []int32
 
 	stack  []int32
@@ -100,6 +106,9 @@ type worker struct {
 	base  uint64 // root of the trial's draws
 	out   *trialResult
 	trace *Trace
+	// notify has a bit for the nodes whose going down and coming back are
+	// recorded (failed, up): the services, or every node when tracing.
+	notify []uint64
 	// rec, when set, receives the trial's draws as they are made; replay,
 	// when set, supplies them instead (recorded draws: no hashing).
 	rec    *TrialDraws
@@ -108,9 +117,9 @@ type worker struct {
 
 func newWorker(m *Model, c *compiled, seed uint64) *worker {
 	return &worker{
-		m: m, c: c, seed: seed,
+		m: m, c: c, seed: seed, notify: m.svcBit,
 		bad:   make([]int32, m.n),
-		gdown: make([]int32, len(m.gOwner)),
+		gleft: slices.Clone(m.gThresh),
 		dmark: make([]bool, len(m.cycOff)), rmark: make([]uint32, m.n),
 		since: make([]float64, len(m.svc)), cause: make([]int32, len(m.svc)),
 		free: make([]int32, len(m.pools)), pstamp: make([]uint32, len(m.pools)),
@@ -277,7 +286,7 @@ func (w *worker) run(trial int, out *trialResult) {
 	}
 	w.touched = w.touched[:0]
 	for _, gi := range w.tgroups {
-		w.gdown[gi] = 0
+		w.gleft[gi] = m.gThresh[gi]
 	}
 	w.tgroups = w.tgroups[:0]
 	for _, p := range w.tpools {
@@ -406,44 +415,45 @@ func (w *worker) raise(x int32, t float64) {
 	// The touched list doubles as the work queue: every node that goes
 	// down is appended once, and the nodes from i on are still to spread.
 	m := w.m
-	rdep, roff, gdown, gThresh := m.rdep, m.roff, w.gdown, m.gThresh
-	touched := append(w.touched, x)
+	rdep, rx, gleft, gOwner := m.rdep, m.rx, w.gleft, m.gOwner
+	touched, tgroups := append(w.touched, x), w.tgroups
 	first := len(touched) - 1
-	svc, slow := m.svcBit, w.trace != nil
+	notify := w.notify
 	for i := first; i < len(touched); i++ {
-		y := touched[i]
-		if slow || svc[y/64]&(1<<(y%64)) != 0 {
-			w.failed(y, t, x)
+		y := uint32(touched[i])
+		if notify[y>>6]&(1<<(y&63)) != 0 {
+			w.failed(int32(y), t, x)
 		}
-		e, hi := roff[y], roff[y+1]
-		for ; e < hi; e++ {
-			v := rdep[e]
-			if v < 0 {
-				break // groups follow
-			}
-			bad[v]++
-			if bad[v] == 1 {
-				touched = append(touched, v)
-			}
+		r := rx[2*y : 2*y+3]
+		e, hi := r[0], r[2]
+		if e == hi {
+			continue
 		}
-		for ; e < hi; e++ {
-			gi := ^rdep[e]
-			gdown[gi]++
-			if gdown[gi] == 1 {
-				w.tgroups = append(w.tgroups, gi)
+		for v := r[1]; ; v = rdep[e] {
+			if v >= 0 {
+				bad[v]++
+				if bad[v] == 1 {
+					touched = append(touched, v)
+				}
+			} else {
+				gi := ^v
+				gleft[gi]--
+				tgroups = append(tgroups, gi)
+				if gleft[gi] == 0 {
+					o := gOwner[gi]
+					bad[o]++
+					if bad[o] == 1 {
+						touched = append(touched, o)
+					}
+				}
 			}
-			if gdown[gi] != gThresh[gi] {
-				continue
-			}
-			o := m.gOwner[gi]
-			bad[o]++
-			if bad[o] == 1 {
-				touched = append(touched, o)
+			if e++; e == hi {
+				break
 			}
 		}
 	}
 	w.out.failed += len(touched) - first
-	w.touched = touched
+	w.touched, w.tgroups = touched, tgroups
 }
 
 // restored removes one direct hit of x at t and brings back whatever
@@ -453,27 +463,54 @@ func (w *worker) restored(x int32, t float64) {
 	w.stack = w.stack[:0]
 	w.lower(x)
 	m := w.m
-	svc, slow := m.svcBit, w.trace != nil
-	rdep, roff := m.rdep, m.roff
+	notify := w.notify
+	rdep, rx, bad, cycBit, gleft, gOwner := m.rdep, m.rx, w.bad, m.cycBit, w.gleft, m.gOwner
 	for {
-		for len(w.stack) > 0 {
-			y := w.stack[len(w.stack)-1]
-			w.stack = w.stack[:len(w.stack)-1]
-			if slow || svc[y/64]&(1<<(y%64)) != 0 {
-				w.up(y, t, x)
+		// The loop works on a local stack; lower and groupUp, inlined
+		// here, push onto it.
+		stack := w.stack
+		for len(stack) > 0 {
+			y := uint32(stack[len(stack)-1])
+			stack = stack[:len(stack)-1]
+			if notify[y>>6]&(1<<(y&63)) != 0 {
+				w.up(int32(y), t, x)
 			}
-			e, hi := roff[y], roff[y+1]
-			for ; e < hi; e++ {
-				v := rdep[e]
+			r := rx[2*y : 2*y+3]
+			e, hi := r[0], r[2]
+			if e == hi {
+				continue
+			}
+			for v := r[1]; ; v = rdep[e] {
 				if v < 0 {
-					break // groups follow
+					gi := ^v
+					gleft[gi]++
+					l := gleft[gi]
+					if l > 1 {
+						goto next
+					}
+					v = gOwner[gi]
+					if l <= 0 {
+						// Still broken: a cycle through the owner may
+						// hold it so.
+						if cycBit[uint32(v)>>6]&(1<<(uint32(v)&63)) != 0 {
+							w.cycDirty(v)
+						}
+						goto next
+					}
 				}
-				w.lower(v)
-			}
-			for ; e < hi; e++ {
-				w.groupUp(^rdep[e])
+				bad[v]--
+				if bad[v] == 0 {
+					stack = append(stack, v)
+				} else if cycBit[uint32(v)>>6]&(1<<(uint32(v)&63)) != 0 {
+					w.cycDirty(v)
+				}
+			next:
+				if e++; e == hi {
+					break
+				}
 			}
 		}
+		w.stack = stack
 		if len(w.dirty) == 0 {
 			return
 		}
@@ -490,7 +527,14 @@ func (w *worker) lower(v int32) {
 	w.bad[v]--
 	if w.bad[v] == 0 {
 		w.stack = append(w.stack, v)
-	} else if c := w.m.cyc[v]; c >= 0 && !w.dmark[c] {
+	} else if w.m.cyc[v] >= 0 {
+		w.cycDirty(v)
+	}
+}
+
+// cycDirty marks the cyclic component of v for re-evaluation.
+func (w *worker) cycDirty(v int32) {
+	if c := w.m.cyc[v]; !w.dmark[c] {
 		w.dmark[c] = true
 		w.dirty = append(w.dirty, c)
 	}
@@ -501,13 +545,12 @@ func (w *worker) lower(v int32) {
 // held so by a cycle through its owner: that cycle needs a look.
 func (w *worker) groupUp(gi int32) {
 	m := w.m
-	w.gdown[gi]--
+	w.gleft[gi]++
 	o := m.gOwner[gi]
-	if w.gdown[gi] == m.gThresh[gi]-1 {
+	if l := w.gleft[gi]; l == 1 {
 		w.lower(o)
-	} else if c := m.cyc[o]; c >= 0 && w.gdown[gi] >= m.gThresh[gi] && !w.dmark[c] {
-		w.dmark[c] = true
-		w.dirty = append(w.dirty, c)
+	} else if l <= 0 && m.cyc[o] >= 0 {
+		w.cycDirty(o)
 	}
 }
 
@@ -569,7 +612,7 @@ func (w *worker) reeval(c int32, t float64, root int32) {
 			continue
 		}
 		w.up(y, t, root)
-		for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+		for _, v := range m.rdep[m.rx[2*y]:m.rx[2*y+2]] {
 			if v < 0 {
 				if m.cyc[m.gOwner[^v]] != c {
 					w.groupUp(^v)
@@ -588,7 +631,7 @@ func (w *worker) reeval(c int32, t float64, root int32) {
 func (w *worker) inside(y, c int32, delta int32) []int32 {
 	m := w.m
 	w.rose = w.rose[:0]
-	for _, v := range m.rdep[m.roff[y]:m.roff[y+1]] {
+	for _, v := range m.rdep[m.rx[2*y]:m.rx[2*y+2]] {
 		if v < 0 {
 			gi := ^v
 			o := m.gOwner[gi]
@@ -596,14 +639,15 @@ func (w *worker) inside(y, c int32, delta int32) []int32 {
 				continue
 			}
 			if delta < 0 {
-				if w.gdown[gi] == m.gThresh[gi] {
+				if w.gleft[gi] == 0 {
 					w.bad[o]--
 				}
-				w.gdown[gi]--
+				w.gleft[gi]++
 				continue
 			}
-			w.gdown[gi]++
-			if w.gdown[gi] != m.gThresh[gi] {
+			w.gleft[gi]--
+			w.tgroups = append(w.tgroups, gi)
+			if w.gleft[gi] != 0 {
 				continue
 			}
 			v = o
