@@ -414,7 +414,7 @@ func (g *gen) generate(m *Matrix, r *bulwark.NotifyRule, esc *bulwark.Notificati
 		due = g.now.Add(r.Deadline)
 	}
 	base := bulwark.Notification{EventKey: g.ev.Key, IncidentID: g.ev.IncidentID, Org: g.ev.OrgID, Rule: r.ID, Audience: r.Audience,
-		Channel: r.Channel, Status: bulwark.NotifyPending, DueBy: due}
+		Channel: r.Channel, Status: bulwark.NotifyPending, DueBy: due, NextAttempt: g.now}
 	if esc != nil {
 		base.EscalatedFrom = esc.ID
 	}

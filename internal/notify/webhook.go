@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -146,6 +147,10 @@ func (w *Webhook) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		if errors.Is(err, errRedirect) {
 			return Permanent(fmt.Errorf("webhook: %w", unwrapURLError(err)))
+		}
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return fmt.Errorf("webhook: no answer within %v (timeout)", w.cfg.Timeout)
 		}
 		return fmt.Errorf("webhook: %w", unwrapURLError(err))
 	}

@@ -10,6 +10,7 @@ package notifytest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -128,6 +129,14 @@ func (s *SMTPServer) Accepted() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Drain stops the server once the sessions under way have ended, so that
+// a message a slow session is still accepting is counted.
+func (s *SMTPServer) Drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
 }
 
 // Mails returns the accepted messages, in order.
@@ -334,6 +343,9 @@ func (w *WebhookServer) Accepted() map[string]int {
 	}
 	return out
 }
+
+// Drain stops the server once the requests under way have ended.
+func (w *WebhookServer) Drain() { w.Server.Close() }
 
 // Deliveries returns the accepted deliveries, in order.
 func (w *WebhookServer) Deliveries() []Delivery {
