@@ -30,6 +30,7 @@ type Store interface {
 	IntelStore
 	NotificationStore
 	IncidentStore
+	TrainingStore
 }
 
 // ListOptions selects one page of a listing. Pages are keyset-paginated by
