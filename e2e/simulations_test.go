@@ -113,7 +113,9 @@ func submitRun(t *testing.T, ctx context.Context, base, scenario, options, trial
 // run and that another organization sees nothing.
 func TestSimulations(t *testing.T) {
 	inst := startApp(t, func(ctx context.Context, st *sqlstore.DB) error {
-		return importCity(ctx, st, func(emit func(*bulwark.City) error) error { return emit(webtest.City(webtest.Options{Meters: 3, Payloads: true})) })
+		return importCity(ctx, st, func(emit func(*bulwark.City) error) error {
+			return emit(webtest.City(webtest.Options{Meters: 3, Payloads: true}))
+		})
 	},
 		bulwark.User{Org: webtest.OrgWater, Email: "alice@water.example", Name: "Alice", Role: bulwark.RoleAnalyst},
 		bulwark.User{Org: webtest.OrgPort, Email: "bob@port.example", Name: "Bob", Role: bulwark.RoleViewer},
