@@ -673,7 +673,9 @@ func (db *DB) TallyCampaigns(ctx context.Context, f bulwark.CampaignFilter) ([]b
 				SUM(CASE WHEN r.clicked_at > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN r.submitted_at > 0 THEN 1 ELSE 0 END),
 				SUM(CASE WHEN r.reported_at > 0 THEN 1 ELSE 0 END)
 				FROM training_phishing r JOIN training_campaigns c ON c.id = r.campaign` + where + ` GROUP BY r.campaign`,
-				func(t *bulwark.CampaignTally) []any { return []any{&t.Sent, &t.Opened, &t.Clicked, &t.Submitted, &t.Reported} }},
+				func(t *bulwark.CampaignTally) []any {
+					return []any{&t.Sent, &t.Opened, &t.Clicked, &t.Submitted, &t.Reported}
+				}},
 			{`SELECT r.campaign, CAST(SUM(r.people) AS BIGINT) FROM training_reach r JOIN training_campaigns c ON c.id = r.campaign` + where + ` GROUP BY r.campaign`,
 				func(t *bulwark.CampaignTally) []any { return []any{&t.Reach} }},
 		}

@@ -258,7 +258,7 @@ func testTrainingAllOrNothing(t *testing.T, st bulwark.Store) {
 	wf := newCampaign(t, st, water, bulwark.CampaignWorkforce, "Course", today().AddDate(0, 0, -3), today())
 	for what, bad := range map[string]bulwark.CompletionRecord{
 		"raw e-mail":      {Person: "ana@example.org"},
-		"upper-case hex":  {Person: bulwark.PersonRef(strings.ToUpper(string(person(7))))},
+		"upper-case hex":  {Person: bulwark.PersonRef(strings.ToUpper(string(person(0xabcdef))))},
 		"score above 100": {Person: person(7), Score: fptr(101)},
 		"negative score":  {Person: person(7), Score: fptr(-1)},
 	} {
