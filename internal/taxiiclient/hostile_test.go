@@ -302,7 +302,10 @@ func TestRetries(t *testing.T) {
 		retryAter time.Duration
 	}{
 		{name: "429 then ok, Retry-After seconds", responses: []func(http.ResponseWriter){
-			func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); taxiiJSON(w, 429, `{"title":"slow down"}`) },
+			func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", "7")
+				taxiiJSON(w, 429, `{"title":"slow down"}`)
+			},
 		}, wantWaits: []time.Duration{7 * time.Second}},
 		{name: "503 then ok, Retry-After date", responses: []func(http.ResponseWriter){
 			func(w http.ResponseWriter) {
