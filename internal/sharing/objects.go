@@ -210,10 +210,11 @@ func (s *Service) query(ctx context.Context, col string, q Query, next string, k
 			for i, h := range hits {
 				seqs[i] = h.seq
 			}
+			bodies := s.bodies
 			s.mu.RUnlock()
-			bs, err := s.st.IntelBodies(sysCtx(ctx), seqs)
+			bs, err := s.readBodies(ctx, bodies, seqs, page.Items)
 			if err != nil {
-				return nil, fmt.Errorf("read intel objects: %w", err)
+				return nil, err
 			}
 			items := page.Items[:0]
 			for i, b := range bs {
@@ -232,6 +233,46 @@ func (s *Service) query(ctx context.Context, col string, q Query, next string, k
 	s.mu.RUnlock()
 	s.auditRestricted(ctx, p, c.ID, restricted)
 	return page, nil
+}
+
+// readBodies returns the bodies of seqs: from the body log where it holds
+// them, from the database for the rest.
+func (s *Service) readBodies(ctx context.Context, l *bodyLog, seqs []int64, items []Item) ([][]byte, error) {
+	out := make([][]byte, len(seqs))
+	var missing []int
+	if l != nil {
+		keys := make([]uint64, len(seqs))
+		for i, it := range items {
+			keys[i] = bodyKey(it.STIXID, it.Version.UnixMicro())
+		}
+		l.read(seqs, keys, out)
+		for i := range out {
+			if out[i] == nil {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) == 0 {
+			return out, nil
+		}
+	}
+	ask := seqs
+	if l != nil {
+		ask = make([]int64, len(missing))
+		for k, i := range missing {
+			ask[k] = seqs[i]
+		}
+	}
+	bs, err := s.st.IntelBodies(sysCtx(ctx), ask)
+	if err != nil {
+		return nil, fmt.Errorf("read intel objects: %w", err)
+	}
+	if l == nil {
+		return bs, nil
+	}
+	for k, i := range missing {
+		out[i] = bs[k]
+	}
+	return out, nil
 }
 
 // auditRestricted records reads of TLP:RED and TLP:AMBER+STRICT content

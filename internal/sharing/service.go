@@ -31,6 +31,30 @@ type Service struct {
 
 	userMu  sync.Mutex
 	userOrg map[int64]string // organization of a user (users never change organization)
+
+	bodyPath string   // where the local body log lives ("" for none)
+	bodies   *bodyLog // opened by Load
+	fillMu   sync.Mutex
+}
+
+// SetBodyLog makes the service keep a local, append-only copy of stored
+// bodies at path (see bodyLog), which Load opens and fills in the
+// background. Call it before Load. Without one, bodies are read from the
+// database.
+func (s *Service) SetBodyLog(path string) { s.bodyPath = path }
+
+// Close closes the body log.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	l := s.bodies
+	s.bodies = nil
+	s.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	s.fillMu.Lock() // wait for a fill under way
+	defer s.fillMu.Unlock()
+	return l.close()
 }
 
 // New returns a Service over st. The index is built on first use (or by
@@ -83,9 +107,84 @@ func principal(ctx context.Context) (bulwark.Principal, error) {
 	return p, nil
 }
 
-// Load reads the whole store into the index. It is called at start-up;
-// requests call sync, which loads on first use.
-func (s *Service) Load(ctx context.Context) error { return s.sync(ctx) }
+// Load reads the whole store into the index, and opens the body log (if
+// any), filling it in the background. It is called at start-up; requests
+// call sync, which loads on first use.
+func (s *Service) Load(ctx context.Context) error {
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	if s.bodyPath == "" {
+		return nil
+	}
+	key, err := s.cursorKey(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	last := s.state.LastSeq
+	s.mu.RUnlock()
+	l, err := openBodyLog(s.bodyPath, key, last)
+	if err != nil {
+		s.log.Warn("intel body log unavailable; bodies are read from the database", "err", err)
+		return nil
+	}
+	s.mu.Lock()
+	s.bodies = l
+	s.mu.Unlock()
+	s.startFill(ctx)
+	return nil
+}
+
+// startFill appends to the body log, in the background, the bodies of
+// every version stored after its end. At most one fill runs at a time.
+func (s *Service) startFill(ctx context.Context) {
+	if !s.fillMu.TryLock() {
+		return
+	}
+	go func() {
+		defer s.fillMu.Unlock()
+		if err := s.fill(context.WithoutCancel(ctx)); err != nil {
+			s.log.Warn("intel body log", "err", err)
+		}
+	}()
+}
+
+func (s *Service) fill(ctx context.Context) error {
+	const batch = 5000
+	for {
+		s.mu.RLock()
+		l := s.bodies
+		s.mu.RUnlock()
+		if l == nil {
+			return nil
+		}
+		rows, err := s.st.ScanIntelObjects(sysCtx(ctx), l.lastSeq(), batch)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		seqs := make([]int64, len(rows))
+		for i := range rows {
+			seqs[i] = rows[i].Seq
+		}
+		bodies, err := s.st.IntelBodies(sysCtx(ctx), seqs)
+		if err != nil {
+			return err
+		}
+		recs := make([]logRecord, 0, len(rows))
+		for i := range rows {
+			if bodies[i] != nil {
+				recs = append(recs, logRecord{seq: rows[i].Seq, key: bodyKey(rows[i].STIXID, rows[i].Version.UnixMicro()), body: bodies[i]})
+			}
+		}
+		if err := l.append(recs); err != nil {
+			return err
+		}
+		if len(rows) < batch {
+			return nil
+		}
+	}
+}
 
 // sync brings the index and the access snapshot up to date with the store.
 func (s *Service) sync(ctx context.Context) error {
@@ -128,7 +227,15 @@ func (s *Service) sync(ctx context.Context) error {
 		return nil
 	}
 	if st.LastSeq > cur.LastSeq {
-		return s.tail(ctx, s.idx, &s.mu)
+		if err := s.tail(ctx, s.idx, &s.mu); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		has := s.bodies != nil
+		s.mu.RUnlock()
+		if has {
+			s.startFill(ctx)
+		}
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package sharing_test
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -376,4 +379,63 @@ func TestDeleteRights(t *testing.T) {
 	if err != nil || len(page.Items) != 0 {
 		t.Errorf("other process after delete: %v %d", err, len(page.Items))
 	}
+}
+
+// The body log changes nothing but where bodies come from: the same
+// answers with and without it, before and after it is filled, and with a
+// damaged file.
+func TestBodyLogAnswersAlike(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var objs []*stix.Object
+	for range 300 {
+		o, _ := stix.ParseObject(indicator(newID(), now, stix.TLPGreenID), stix.Limits{})
+		objs = append(objs, o)
+	}
+	if _, err := f.w.Svc.AddObjects(f.water.Ctx(), f.col, objs, sharing.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, f.water, sharing.PublishRequest{Object: indicator(newID(), now, "")})
+	want, err := f.w.Svc.Objects(f.power.Ctx(), f.col, sharing.Query{Limit: 1000}, "")
+	if err != nil || len(want.Items) != 300 {
+		t.Fatalf("%v %d", err, len(want.Items))
+	}
+	path := filepath.Join(t.TempDir(), "bodies")
+	svc := sharing.New(f.w.Store, nil)
+	svc.SetBodyLog(path)
+	if err := svc.Load(f.power.Ctx()); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	same := func(what string) {
+		t.Helper()
+		got, err := svc.Objects(f.power.Ctx(), f.col, sharing.Query{Limit: 1000}, "")
+		if err != nil || len(got.Items) != len(want.Items) {
+			t.Fatalf("%s: %v %d", what, err, len(got.Items))
+		}
+		for i := range got.Items {
+			if !bytes.Equal(got.Items[i].Body, want.Items[i].Body) {
+				t.Fatalf("%s: body %d differs", what, i)
+			}
+		}
+	}
+	same("while filling")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, _ := os.Stat(path); st != nil && st.Size() > 300*300 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("body log not filled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	same("filled")
+	// Damage every body in the file: answers come from the database.
+	b, _ := os.ReadFile(path)
+	fh, _ := os.OpenFile(path, os.O_RDWR, 0)
+	fh.WriteAt(bytes.ReplaceAll(b, []byte("C2 "), []byte("XX ")), 0)
+	fh.Close()
+	same("damaged")
 }

@@ -455,7 +455,11 @@ func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, args []string
 // writeEnvelope writes a page of objects as an envelope (section 3.7), the
 // stored bodies verbatim.
 func writeEnvelope(w http.ResponseWriter, page *sharing.Page, q *params) {
-	var buf bytes.Buffer
+	size := 64 + len(page.Next)
+	for _, it := range page.Items {
+		size += len(it.Body) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	buf.WriteByte('{')
 	sep := ""
 	if page.More {
