@@ -119,8 +119,11 @@ type PersonRef string
 // number) for pseudonymizing: trimmed and lower-cased. It returns "" for
 // an identifier that is empty, too long or not UTF-8.
 func NormalizePerson(id string) string {
+	if !utf8.ValidString(id) {
+		return ""
+	}
 	id = strings.ToLower(strings.TrimSpace(id))
-	if id == "" || len(id) > MaxPersonIDLen || !utf8.ValidString(id) {
+	if id == "" || len(id) > MaxPersonIDLen {
 		return ""
 	}
 	return id
