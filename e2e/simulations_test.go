@@ -129,7 +129,7 @@ func TestSimulations(t *testing.T) {
 	}
 	payloads := webtest.Payloads()
 	name := payloads[0] + " week"
-	runURL := submitRun(t, ctx, base, simScenario(name, payloads[21]), "", "60000")
+	runURL := submitRun(t, ctx, base, simScenario(name, payloads[21]), "", "100000")
 
 	// The page refreshes itself (htmx) until the run is done.
 	seen := map[string]bool{}
@@ -151,7 +151,7 @@ func TestSimulations(t *testing.T) {
 	if loc := location(t, ctx); loc != runURL {
 		t.Errorf("the page navigated to %s while refreshing", loc)
 	}
-	if v := eval[[]float64](t, ctx, `[document.getElementById('run-progress').value, document.getElementById('run-progress').max]`); len(v) != 2 || v[0] != v[1] || v[1] != 60000 {
+	if v := eval[[]float64](t, ctx, `[document.getElementById('run-progress').value, document.getElementById('run-progress').max]`); len(v) != 2 || v[0] != v[1] || v[1] != 100000 {
 		t.Errorf("progress at the end %v", v)
 	}
 	if got := eval[string](t, ctx, `document.getElementById('run-title').textContent`); got != name {
@@ -185,7 +185,7 @@ func TestSimulations(t *testing.T) {
 	run(t, ctx, chromedp.Click(chromedp.ID("play")))
 	run(t, ctx, chromedp.Poll[chromedp.Void](`+document.getElementById('timeline').getAttribute('data-time') > 0`, chromedp.WithPollingTimeout(5*time.Second)))
 	maxFailed := 0
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(90 * time.Second); time.Now().Before(end); {
 		maxFailed = max(maxFailed, eval[int](t, ctx, `+document.getElementById('timeline').getAttribute('data-failed')`))
 		if eval[string](t, ctx, `document.getElementById('timeline').getAttribute('data-playing')`) == "0" {
 			break
