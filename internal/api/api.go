@@ -16,6 +16,7 @@ import (
 	"bulwark"
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
+	"bulwark/internal/incident"
 	"bulwark/internal/risk"
 	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
@@ -66,6 +67,7 @@ type API struct {
 	vs     *vulns.Service
 	bs     *baseline.Service
 	rs     *risk.Service
+	is     *incident.Service
 	sims   *simrun.Service
 	auth   *auth.Service
 	log    *slog.Logger
@@ -95,6 +97,8 @@ type Services struct {
 	// Sims runs simulations; without one (nil) the API reads runs but
 	// refuses submissions, having no job queue.
 	Sims *simrun.Service
+	// Incidents is the incident service.
+	Incidents *incident.Service
 }
 
 // NewWith is New with the process's services.
@@ -118,7 +122,10 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Sims == nil {
 		svc.Sims = simrun.New(st, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Incidents == nil {
+		svc.Incidents = incident.New(st, svc.Baselines, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, is: svc.Incidents, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -135,7 +142,7 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 
 // routeTable is the whole API: every route, with its policy.
 func (a *API) routeTable() []route {
-	return []route{
+	return append([]route{
 		{"GET /api/v1/healthz", public, a.healthz},
 		{"GET /api/v1/openapi.json", public, a.openapi},
 		{"GET /api/v1/me", reader, a.me},
@@ -216,7 +223,7 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/simulations/{id}", reader, a.getSimulation},
 		{"POST /api/v1/simulations/{id}/cancel", writer, a.cancelSimulation},
 		{"GET /api/v1/simulations/{id}/trace", reader, a.traceSimulation},
-	}
+	}, a.incidentRoutes()...)
 }
 
 // wrap enforces rt's policy and turns a returned error into the response.

@@ -51,7 +51,7 @@ func TestEH01_FuzzAPI(t *testing.T) {
 		method, pattern, _ := strings.Cut(rt.pattern, " ")
 		for range 60 {
 			path := pattern
-			for _, wc := range []string{"{id}", "{asset}", "{vuln}", "{control}"} {
+			for _, wc := range []string{"{id}", "{asset}", "{vuln}", "{control}", "{task}"} {
 				if strings.Contains(path, wc) {
 					path = strings.Replace(path, wc, hostileIDs[rng.IntN(len(hostileIDs))], 1)
 				}

@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/api"
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
+	"bulwark/internal/incident"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
 	"bulwark/internal/sharing"
@@ -51,6 +52,9 @@ type Main struct {
 	Baselines *baseline.Service
 	// Risks is the one risk register service.
 	Risks *risk.Service
+	// Incidents is the incident service; its escalation loop runs in
+	// serve, and its Notifier receives incident events.
+	Incidents *incident.Service
 	// Sims runs simulations as background jobs (River, in the store's
 	// database); Serve starts its workers and stops them on the way out.
 	Sims *simrun.Service
@@ -106,22 +110,23 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	vs := vulns.New(st, cfg.Log)
 	bs := baseline.New(st, cfg.Log)
 	rs := risk.New(st, cfg.Log)
+	is := incident.New(st, bs, cfg.Log)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sims, err := simrun.Open(ctx, st, simrun.Config{DSN: cfg.DB}, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("open the job queue: %w", err)
 	}
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims}, a, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is}, a, cfg.Log)
 	if err != nil {
 		sims.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims}, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is}, a, cfg.Log)
 	sh := sharing.New(st, cfg.Log)
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Sharing: sh, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Sims: sims, Sharing: sh, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.

@@ -105,6 +105,9 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newReportCmd(e),
 		newRisksCmd(e),
 		newSimulateCmd(e),
+		newIncidentCmd(e),
+		newPlaybookCmd(e),
+		newDirectoryCmd(e),
 		newInvestCmd(e),
 	)
 	return root

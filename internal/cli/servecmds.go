@@ -72,6 +72,9 @@ proxy and pass --secure-cookies.`,
 			// Accepted risks whose acceptance has expired are re-opened
 			// (as a revision saying so) within the hour.
 			go m.Risks.RunReopener(e.ctx, time.Hour)
+			// Incident target clocks are checked every minute; each stage
+			// escalates once, whichever instance sees it first.
+			go m.Incidents.RunEscalator(e.ctx, time.Minute)
 			return m.Serve(e.ctx)
 		},
 	}

@@ -26,6 +26,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
+	"bulwark/internal/incident"
 	"bulwark/internal/risk"
 	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
@@ -54,6 +55,8 @@ type Handler struct {
 	baselines *baseline.Service
 	// risks is the risk register, over st.
 	risks *risk.Service
+	// incidents is the incident service, over st.
+	incidents *incident.Service
 	// sims submits and reads simulation runs.
 	sims  *simrun.Service
 	log   *slog.Logger
@@ -78,7 +81,8 @@ type Services struct {
 	Risks     *risk.Service
 	// Sims runs simulations; a nil one reads runs and refuses submissions
 	// (no job queue).
-	Sims *simrun.Service
+	Sims      *simrun.Service
+	Incidents *incident.Service
 }
 
 // NewWith is New with the process's services.
@@ -98,6 +102,9 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Sims == nil {
 		svc.Sims = simrun.New(st, log)
 	}
+	if svc.Incidents == nil {
+		svc.Incidents = incident.New(st, svc.Baselines, log)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -106,7 +113,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -161,6 +168,7 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /simulations/{id}", h.user(h.simulation))
 	h.mux.Handle("POST /simulations/{id}/cancel", h.user(h.cancelSimulation))
 	h.mux.Handle("GET /simulations/{id}/trace.json", h.userJSON(h.simulationTrace))
+	h.incidentRoutes()
 	h.mux.Handle("/", h.user(h.notFound))
 }
 

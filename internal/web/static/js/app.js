@@ -189,6 +189,16 @@
     { name: 'Common-mode', itemStyle: { color: COLORS.commonMode } }
   ];
 
+  // The affected part of the graph on an incident page colours nodes by
+  // what the incident does to them.
+  var INCIDENT_CATEGORIES = [
+    { name: 'Down', itemStyle: { color: '#d03b3b' } },
+    { name: 'Degraded', itemStyle: { color: '#e8871e' } },
+    { name: 'Compromised', itemStyle: { color: '#7b3fa0' } },
+    { name: 'At risk', itemStyle: { color: '#d9b400' } }
+  ];
+  var STATES = { 'down': 0, 'degraded': 1, 'compromised': 2, 'at-risk': 3 };
+
   function nodeCategory(n) {
     // A common-mode node is also a SPOF; it is drawn in its own colour.
     if (n.common_mode) { return 4; }
@@ -227,9 +237,13 @@
     var spofs = 0;
     var common = 0;
     var exposed = 0;
+    var incident = typeof g.incident === 'string';
+    var categories = incident ? INCIDENT_CATEGORIES : CATEGORIES;
+    var down = 0;
     (g.nodes || []).forEach(function (n) {
       known[n.id] = true;
-      var cat = nodeCategory(n);
+      var cat = incident ? (STATES.hasOwnProperty(n.state) ? STATES[n.state] : 3) : nodeCategory(n);
+      if (incident && cat === 0) { down++; }
       if (cat === 3) { spofs++; }
       if (cat === 4) { common++; }
       var d = {
@@ -242,7 +256,9 @@
       };
       // Open findings: a red ring on the exposed assets, a thin one on
       // what depends on them.
-      if (n.findings > 0) {
+      if (incident && n.entered) {
+        d.itemStyle = { borderColor: '#1f2933', borderWidth: 3 };
+      } else if (n.findings > 0) {
         exposed++;
         d.itemStyle = { borderColor: DECISIONS[n.worst_decision] || COLORS.spof, borderWidth: 4 };
       } else if (n.exposed_assets > 0) {
@@ -254,7 +270,7 @@
     // points of failure.
     var crowded = nodes.length > 80;
     nodes.forEach(function (d) {
-      if (d.category >= 3) {
+      if (!incident && d.category >= 3) {
         d.symbolSize += 6;
       }
       if (crowded) {
@@ -278,7 +294,9 @@
       tooltip: {
         confine: true,
         formatter: function (p) {
-          if (p.dataType === 'node') { return nodeTooltip(p.data.raw); }
+          if (p.dataType === 'node') {
+            return nodeTooltip(p.data.raw) + (incident ? '<br><b>' + esc(p.data.raw.state) + '</b>' + (p.data.raw.entered ? ' (entered)' : '') : '');
+          }
           if (p.dataType === 'edge') {
             var e = p.data.raw;
             return esc(e.from) + ' depends on ' + esc(e.to) + ' (' + esc(e.kind) + (e.group ? ', group ' + esc(e.group) : '') + ')';
@@ -286,7 +304,7 @@
           return '';
         }
       },
-      legend: [{ data: CATEGORIES.map(function (c) { return c.name; }), top: 6, itemGap: 14, textStyle: { fontSize: 12 } }],
+      legend: [{ data: categories.map(function (c) { return c.name; }), top: 6, itemGap: 14, textStyle: { fontSize: 12 } }],
       series: [{
         type: 'graph',
         layout: 'force',
@@ -294,7 +312,7 @@
         draggable: true,
         data: nodes,
         links: links,
-        categories: CATEGORIES,
+        categories: categories,
         edgeSymbol: ['none', 'arrow'],
         edgeSymbolSize: 6,
         top: 40,
@@ -320,8 +338,13 @@
     el.setAttribute('data-spofs', String(spofs));
     el.setAttribute('data-common-mode', String(common));
     el.setAttribute('data-exposed', String(exposed));
+    if (incident) { el.setAttribute('data-down', String(down)); }
     el.setAttribute('data-ready', '1');
     var note = document.getElementById('graph-note');
+    if (note && incident && g.hidden > 0) {
+      note.textContent = g.hidden + ' affected entit' + (g.hidden === 1 ? 'y' : 'ies') + ' of organizations whose city model you do not see ' + (g.hidden === 1 ? 'is' : 'are') + ' not drawn.';
+      note.hidden = false;
+    }
     if (note && g.truncated) {
       note.textContent = 'The graph is large: identical asset leaves are grouped into one node and the farthest nodes may be left out. The table below lists every single point of failure.';
       note.hidden = false;
