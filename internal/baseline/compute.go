@@ -39,6 +39,9 @@ type Data struct {
 	// Incidents are those the caller takes part in, detected within
 	// IncidentWindow plus 90 days, with the affected entities it sees.
 	Incidents []bulwark.Incident
+	// Training are the tallies of the training campaigns the caller sees
+	// (see trainingCompletion).
+	Training []bulwark.CampaignTally
 	// Critical are the services of FIPS 199 high category.
 	Critical []CriticalService
 	Policy   ssvc.Policy
@@ -105,7 +108,7 @@ var Indicators = []Indicator{
 	{"incident-response", "Incident time to detect and respond",
 		"incidents recovered in the last 365 days whose services down were back within their RTO (with no service down: contained within 24 h) / incidents recovered; the median times to detect (from the start of the activity, when known), contain and recover are shown", 10},
 	{"training", "Security training completion",
-		"needs training records (not yet tracked)", 5},
+		"people who completed their course by its due day / people in the audience, over workforce campaigns whose due day ended in the last 365 days (audience: the declared size, or the people with a record when more); phishing click and report rates are shown", 5},
 }
 
 // IndicatorByID returns an indicator's description.
@@ -149,6 +152,8 @@ func snapshot(d *Data, org string, comp []ProfileResult) bulwark.IndexSnapshot {
 			v = recoveryTested(d, in, v)
 		case "incident-response":
 			v = incidentResponse(d, in, v)
+		case "training":
+			v = trainingCompletion(d, in, v)
 		default:
 			v.Detail = "not measured: " + ind.Formula
 		}
