@@ -30,6 +30,7 @@ type Store interface {
 	IntelStore
 	NotificationStore
 	IncidentStore
+	IntelFeedStore
 	TrainingStore
 }
 
