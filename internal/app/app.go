@@ -124,6 +124,11 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	}
 	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is}, a, cfg.Log)
 	sh := sharing.New(st, cfg.Log)
+	if st.Dialect() == "sqlite" && cfg.DB != ":memory:" {
+		// Bodies of shared intel are also kept in an append-only file
+		// beside the database, so that TAXII pages are read in one go.
+		sh.SetBodyLog(cfg.DB + ".taxii-bodies")
+	}
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
 	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Sims: sims, Sharing: sh, HTTP: srv}, nil
@@ -184,5 +189,5 @@ func (m *Main) Serve(ctx context.Context) error {
 
 // Close stops the job queue and releases the store.
 func (m *Main) Close() error {
-	return errors.Join(m.Sims.Close(), m.Store.Close())
+	return errors.Join(m.Sims.Close(), m.Sharing.Close(), m.Store.Close())
 }
