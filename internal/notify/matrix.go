@@ -599,3 +599,30 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// RuleDoc is a rule as JSON shows it: the deadline in the city-model
+// duration syntax ("1h", "1d12h").
+type RuleDoc struct {
+	bulwark.NotifyRule
+	Deadline string `json:"deadline,omitempty"`
+}
+
+// MatrixDoc is a matrix as JSON shows it.
+type MatrixDoc struct {
+	Version   int                               `json:"version"`
+	Revision  string                            `json:"revision,omitempty"`
+	Name      string                            `json:"name,omitempty"`
+	Rules     []RuleDoc                         `json:"rules"`
+	Templates map[string]bulwark.NotifyTemplate `json:"templates,omitempty"`
+	// Bundled lists the templates every matrix may use.
+	Bundled []string `json:"bundled_templates"`
+}
+
+// Doc returns m for JSON output.
+func (m *Matrix) Doc() MatrixDoc {
+	d := MatrixDoc{Version: m.Version, Revision: m.Revision, Name: m.Name, Templates: m.Templates, Bundled: BundledTemplateNames(), Rules: []RuleDoc{}}
+	for _, r := range m.Rules {
+		d.Rules = append(d.Rules, RuleDoc{NotifyRule: r, Deadline: citymodel.FormatDuration(r.Deadline)})
+	}
+	return d
+}

@@ -274,7 +274,11 @@ func FuzzParseMatrix(f *testing.F) {
 	f.Add("version: 1\nrules: [{id: a, audience: internal, recipients: [{org: '@incident'}], channel: email, template: t}]\ntemplates: {t: {subject: '{{.Title}}', body: '{{range .Services}}{{.Name}}{{end}}'}}\n")
 	f.Add("version: 1\nrules:\n  - {id: a, audience: cert, deadline: 1h, escalate_to: [b], recipients: [{purview: state}], channel: email, template: cert}\n  - {id: b, audience: isac, recipients: [{url: 'https://h.example/x', secret: s}], channel: webhook, template: isac}\n")
 	f.Fuzz(func(t *testing.T, src string) {
+		start := time.Now()
 		m, err := ParseMatrix(strings.NewReader(src), "f.yaml")
+		if took := time.Since(start); took > 3*time.Second {
+			t.Fatalf("parsing %d bytes took %v", len(src), took)
+		}
 		if err != nil {
 			if c := bulwark.ErrorCode(err); c != bulwark.EINVALID && c != bulwark.ETOOLARGE {
 				t.Fatalf("error code %s: %v", c, err)
