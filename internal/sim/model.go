@@ -109,20 +109,27 @@ type Model struct {
 	g *depgraph.Graph
 	n int
 
-	// Reverse dependencies that can fail a node: for node y, entries
-	// rdep[rx[2y]:rx[2y+2]]; v >= 0 is a dependent with an ungrouped hard
-	// edge on y, v < 0 is ^gi, a hard redundancy group with y as member;
-	// dependents come before groups. rx interleaves each node's offset
-	// with a copy of its first entry (rx[2y+1]), so that a node with one
-	// entry, the most common case, costs one memory access, not two.
-	rx   []int32
-	rdep []int32
+	// Units are the n nodes followed by one pseudo-node per redundancy
+	// group (unit n+gi): a group is "down" (broken) when size-need+1 of its
+	// members are, and its only dependent is its owner. So failure spreads
+	// through groups exactly as through nodes, one counter per unit.
+	//
+	// Reverse dependencies that can fail a unit: for unit y, entries
+	// adj[adj[y]:adj[y+1]]: the nodes with an ungrouped hard edge on y,
+	// then the hard groups y is a member of (n+gi); a group's single entry
+	// is its owner. Offsets and entries share one slice: the engine's
+	// loops then hold fewer values, and the compiler keeps them in
+	// registers.
+	adj []uint32
+	nu  int // units
 
 	gOwner  []int32 // owner of each group
 	gThresh []int32 // members down at which a hard group breaks (size-need+1)
 
 	// Cycles: cyc[x] is the index of x's cyclic component (more than one
-	// member or a self-loop), or -1; members are cycNodes[cycOff[c]:cycOff[c+1]].
+	// member or a self-loop), or -1; a group's is its owner's. Members are
+	// cycNodes[cycOff[c]:cycOff[c+1]]: the nodes, then the hard groups of
+	// their owners.
 	cyc      []int32
 	cycOff   []int32
 	cycNodes []int32
@@ -146,12 +153,19 @@ type Model struct {
 	svc      []int32
 	svcIdx   []int32  // node -> service index or -1
 	svcBit   []uint64 // bitset of service nodes: small enough to stay in cache
+	notify   []uint64 // bitset of the units a worker reports: services and groups
 	svcPop   []float64
 	svcRTO   []float64
 	svcMTD   []float64
 	critical []bool // FIPS 199 high in any objective
 	nCrit    int
 }
+
+// units is the number of nodes and groups (see Model.adj).
+func (m *Model) units() int { return m.nu }
+
+// deps returns the reverse dependencies of unit y (see Model.adj).
+func (m *Model) deps(y int32) []uint32 { return m.adj[m.adj[y]:m.adj[y+1]] }
 
 // Graph returns the graph the model was built from.
 func (m *Model) Graph() *depgraph.Graph { return m.g }
@@ -217,7 +231,11 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 	}
 
 	// Reverse failure edges: counting sort by target over the forward CSR.
-	roff := make([]int32, n+1)
+	units := n + ng
+	if units > 1<<30 {
+		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "simulation model: %d nodes and %d groups (limit %d in all)", n, ng, 1<<30)
+	}
+	roff := make([]int32, units+1)
 	counts := func(e int32) bool {
 		if gi := g.EdgeGroup(e); gi >= 0 {
 			return hard[gi]
@@ -232,13 +250,16 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 			}
 		}
 	}
-	for y := range n {
+	for gi := range ng {
+		roff[n+gi+1]++ // a group's owner
+	}
+	for y := range units {
 		roff[y+1] += roff[y]
 	}
-	m.rdep = make([]int32, roff[n])
+	rdep := make([]int32, roff[units])
 	// Two passes: each node's dependents first, then its groups, so that
 	// the engine's loops branch predictably.
-	next := slices.Clone(roff[:n])
+	next := slices.Clone(roff[:units])
 	for pass := range 2 {
 		for x := range int32(n) {
 			lo, hi := g.EdgeRange(x)
@@ -250,41 +271,72 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 				y := g.EdgeTarget(e)
 				v := x
 				if gi >= 0 {
-					v = ^gi
+					v = int32(n) + gi
 				}
-				m.rdep[next[y]] = v
+				rdep[next[y]] = v
 				next[y]++
 			}
 		}
 	}
-	next = nil
-	// Interleave offsets and first entries (see Model.rx).
-	m.rx = make([]int32, 2*n+1)
-	for y := range n {
-		m.rx[2*y] = roff[y]
-		if roff[y] < roff[y+1] {
-			m.rx[2*y+1] = m.rdep[roff[y]]
-		}
+	for gi, o := range m.gOwner {
+		rdep[next[n+gi]] = o
 	}
-	m.rx[2*n] = roff[n]
+	next = nil
+	if units+1+len(rdep) > math.MaxInt32 {
+		return nil, bulwark.Errorf(bulwark.ETOOLARGE, "simulation model: %d units and %d reverse dependencies (limit %d in all)", units, len(rdep), math.MaxInt32)
+	}
+	m.nu = units
+	m.adj = make([]uint32, units+1+len(rdep))
+	for y := range units + 1 {
+		m.adj[y] = uint32(roff[y]) + uint32(units+1)
+	}
+	for i, v := range rdep {
+		m.adj[units+1+i] = uint32(v)
+	}
+	roff, rdep = nil, nil
 
-	// Cyclic components.
+	// Cyclic components; a group belongs to its owner's.
 	nodes, off, comp := g.Components()
-	m.cyc = comp // reuse the array: rewrite in place
+	m.cyc = slices.Grow(comp, ng)[:units]
+	comp = m.cyc[:n]
 	m.cycOff = []int32{0}
-	m.cycBit = make([]uint64, (n+63)/64)
+	m.cycBit = make([]uint64, (units+63)/64)
 	for c := 0; c+1 < len(off); c++ {
 		mem := nodes[off[c]:off[c+1]]
 		if len(mem) > 1 || g.SelfLoop(mem[0]) {
 			ci := int32(len(m.cycOff) - 1)
 			for _, x := range mem {
 				comp[x] = ci
-				m.cycBit[x/64] |= 1 << (x % 64)
 			}
 			m.cycNodes = append(m.cycNodes, mem...)
 			m.cycOff = append(m.cycOff, int32(len(m.cycNodes)))
 		} else {
 			comp[mem[0]] = -1
+		}
+	}
+	if len(m.cycOff) > 1 {
+		// Each component's members: its nodes, then its owners' hard groups.
+		byComp := make([][]int32, len(m.cycOff)-1)
+		for gi, o := range m.gOwner {
+			if c := m.cyc[o]; c >= 0 && hard[gi] {
+				byComp[c] = append(byComp[c], int32(n+gi))
+			}
+		}
+		var list []int32
+		offs := []int32{0}
+		for c := range byComp {
+			list = append(list, m.cycNodes[m.cycOff[c]:m.cycOff[c+1]]...)
+			list = append(list, byComp[c]...)
+			offs = append(offs, int32(len(list)))
+		}
+		m.cycNodes, m.cycOff = list, offs
+	}
+	for gi, o := range m.gOwner {
+		m.cyc[n+gi] = m.cyc[o]
+	}
+	for y, c := range m.cyc {
+		if c >= 0 {
+			m.cycBit[y/64] |= 1 << (y % 64)
 		}
 	}
 
@@ -391,6 +443,11 @@ func New(g *depgraph.Graph, cfg Config) (*Model, error) {
 		if crit {
 			m.nCrit++
 		}
+	}
+	m.notify = make([]uint64, len(m.cycBit))
+	copy(m.notify, m.svcBit)
+	for u := n; u < m.units(); u++ {
+		m.notify[u/64] |= 1 << (u % 64)
 	}
 	for id, t := range cfg.Targets {
 		x, ok := g.Lookup(id)

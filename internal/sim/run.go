@@ -421,7 +421,7 @@ func (w *worker) traceRun(trial int) (*Trace, *TrialOutcome, error) {
 	m := w.m
 	tr := &Trace{Trial: trial}
 	w.trace = tr
-	w.notify = make([]uint64, len(m.svcBit))
+	w.notify = make([]uint64, len(m.notify))
 	for i := range w.notify {
 		w.notify[i] = ^uint64(0)
 	}

@@ -60,6 +60,7 @@ type compiled struct {
 
 type cevent struct {
 	nodes     []int32
+	hkeys     []uint64 // per node: the key of its hit and restore draws
 	pLo, pHi  float64
 	joint     bool
 	start     Dist
@@ -134,6 +135,10 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		}
 		slices.Sort(ce.nodes)
 		ce.nodes = slices.Compact(ce.nodes)
+		ce.hkeys = make([]uint64, len(ce.nodes))
+		for j, x := range ce.nodes {
+			ce.hkeys[j] = ce.key*0x9e3779b97f4a7c15 ^ m.key[x]
+		}
 		c.events = append(c.events, ce)
 	}
 	return c, nil

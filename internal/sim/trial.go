@@ -70,16 +70,16 @@ type worker struct {
 	c    *compiled
 	seed uint64
 
+	// bad[u] is unit u's counter (see Model.adj): for a node, its
+	// unrestored direct hits, failed ungrouped hard dependencies and
+	// broken hard groups, down when > 0; for a group, its members down
+	// minus (size-need), broken when > 0, resting at need-size.
 	bad     []int32
 	touched []int32
-	// gleft[gi] is how many more members of group gi may go down before it
-	// breaks (size-need+1 minus those down): ≤ 0 is broken. It rests at
-	// the threshold; tgroups lists the groups a trial changed (repeats
-	// allowed) to put back.
-	gleft   []int32
-	tgroups []int32
+	pseudo  int // groups that broke in the current raise (not failures)
 
-	stack  []int32
+	stack  []int32 // room for every unit
+	ups    []int32 // nodes that came back in restored, in order; room for every unit
 	dirty  []int32
 	dmark  []bool // per cyclic component: in dirty
 	rmark  []uint32
@@ -106,8 +106,9 @@ type worker struct {
 	base  uint64 // root of the trial's draws
 	out   *trialResult
 	trace *Trace
-	// notify has a bit for the nodes whose going down and coming back are
-	// recorded (failed, up): the services, or every node when tracing.
+	// notify has a bit for the units whose going down and coming back
+	// are recorded (failed, up): the services and the groups, or every
+	// unit when tracing.
 	notify []uint64
 	// rec, when set, receives the trial's draws as they are made; replay,
 	// when set, supplies them instead (recorded draws: no hashing).
@@ -116,15 +117,19 @@ type worker struct {
 }
 
 func newWorker(m *Model, c *compiled, seed uint64) *worker {
-	return &worker{
-		m: m, c: c, seed: seed, notify: m.svcBit,
-		bad:   make([]int32, m.n),
-		gleft: slices.Clone(m.gThresh),
-		dmark: make([]bool, len(m.cycOff)), rmark: make([]uint32, m.n),
+	w := &worker{
+		m: m, c: c, seed: seed, notify: m.notify,
+		bad:   make([]int32, m.units()),
+		dmark: make([]bool, len(m.cycOff)), rmark: make([]uint32, m.units()),
+		stack: make([]int32, 0, m.units()), ups: make([]int32, 0, m.units()),
 		since: make([]float64, len(m.svc)), cause: make([]int32, len(m.svc)),
 		free: make([]int32, len(m.pools)), pstamp: make([]uint32, len(m.pools)),
 		waiting: make([][]job, len(m.pools)), pready: make([]bool, len(m.pools)),
 	}
+	for gi, t := range m.gThresh {
+		w.bad[m.n+gi] = 1 - t
+	}
+	return w
 }
 
 // The event queue and the waiting jobs are binary heaps that move a hole
@@ -280,15 +285,24 @@ func (w *worker) run(trial int, out *trialResult) {
 		}
 	}
 	out.goal = m.nCrit == 0 || float64(m.nCrit-critAt) >= c.goal.Share*float64(m.nCrit)-1e-9
-	// Reset what the trial touched.
+	// Reset what the trial touched: the nodes that went down, the groups
+	// that broke, and the groups of members still down.
+	n, bad := int32(m.n), w.bad
 	for _, x := range w.touched {
-		w.bad[x] = 0
+		if x >= n {
+			bad[x] = 1 - m.gThresh[x-n]
+			continue
+		}
+		if bad[x] > 0 {
+			for _, v := range m.deps(x) {
+				if v >= uint32(n) {
+					bad[v] = 1 - m.gThresh[v-uint32(n)]
+				}
+			}
+		}
+		bad[x] = 0
 	}
 	w.touched = w.touched[:0]
-	for _, gi := range w.tgroups {
-		w.gleft[gi] = m.gThresh[gi]
-	}
-	w.tgroups = w.tgroups[:0]
 	for _, p := range w.tpools {
 		w.waiting[p] = w.waiting[p][:0]
 	}
@@ -327,14 +341,15 @@ func (w *worker) start(k int32, t float64) {
 		}
 		p = 1
 	}
-	for _, x := range ev.nodes {
-		if p < 1 && draw(w.base, streamHit, ev.key*0x9e3779b97f4a7c15^m.key[x]) >= p {
+	for j, x := range ev.nodes {
+		hk := ev.hkeys[j] // the node's key mixed with the event's
+		if p < 1 && draw(w.base, streamHit, hk) >= p {
 			continue
 		}
 		d := dur
 		if !ev.external {
 			r := &m.recs[m.rec[x]]
-			d = r.time(ev.noBackups).Quantile(draw(w.base, streamRestore, m.key[x]^ev.key*0x9e3779b97f4a7c15))
+			d = r.time(ev.noBackups).Quantile(draw(w.base, streamRestore, hk))
 		}
 		if rec != nil {
 			rec.Hits = append(rec.Hits, HitDraw{Node: x, Restore: d})
@@ -412,48 +427,42 @@ func (w *worker) raise(x int32, t float64) {
 	if bad[x] != 1 {
 		return
 	}
-	// The touched list doubles as the work queue: every node that goes
-	// down is appended once, and the nodes from i on are still to spread.
+	// The touched list doubles as the work queue: every unit that goes
+	// down is appended once, and the units from i on are still to spread.
+	// A unit goes down at most once here, so room for every unit means the
+	// loop writes by index and never grows the list: no call in the loop
+	// (calls make the compiler keep the loop's values in memory).
 	m := w.m
-	rdep, rx, gleft, gOwner := m.rdep, m.rx, w.gleft, m.gOwner
-	touched, tgroups := append(w.touched, x), w.tgroups
-	first := len(touched) - 1
-	notify := w.notify
-	for i := first; i < len(touched); i++ {
-		y := uint32(touched[i])
-		if notify[y>>6]&(1<<(y&63)) != 0 {
-			w.failed(int32(y), t, x)
-		}
-		r := rx[2*y : 2*y+3]
-		e, hi := r[0], r[2]
-		if e == hi {
-			continue
-		}
-		for v := r[1]; ; v = rdep[e] {
-			if v >= 0 {
-				bad[v]++
-				if bad[v] == 1 {
-					touched = append(touched, v)
-				}
-			} else {
-				gi := ^v
-				gleft[gi]--
-				tgroups = append(tgroups, gi)
-				if gleft[gi] == 0 {
-					o := gOwner[gi]
-					bad[o]++
-					if bad[o] == 1 {
-						touched = append(touched, o)
-					}
-				}
-			}
-			if e++; e == hi {
-				break
+	adj := m.adj
+	touched := w.touched
+	if cap(touched)-len(touched) < m.nu {
+		touched = slices.Grow(touched, m.nu)
+	}
+	first := len(touched)
+	buf := touched[:cap(touched)]
+	buf[first] = x
+	k := first + 1
+	for i := first; i < k; i++ {
+		y := buf[i]
+		for e, hi := adj[y], adj[y+1]; e < hi; e++ {
+			v := adj[e]
+			bad[v]++
+			if bad[v] == 1 {
+				buf[k] = int32(v)
+				k++
 			}
 		}
 	}
-	w.out.failed += len(touched) - first
-	w.touched, w.tgroups = touched, tgroups
+	w.touched = buf[:k]
+	// Report what went down, in the order it did.
+	notify := w.notify
+	for _, y := range buf[first:k] {
+		if notify[uint32(y)>>6]&(1<<(uint32(y)&63)) != 0 {
+			w.failed(y, t, x)
+		}
+	}
+	w.out.failed += k - first - w.pseudo
+	w.pseudo = 0
 }
 
 // restored removes one direct hit of x at t and brings back whatever
@@ -461,73 +470,77 @@ func (w *worker) raise(x int32, t float64) {
 func (w *worker) restored(x int32, t float64) {
 	w.event(t, "restored", x, -1)
 	w.stack = w.stack[:0]
+	w.ups = w.ups[:0]
 	w.lower(x)
 	m := w.m
-	notify := w.notify
-	rdep, rx, bad, cycBit, gleft, gOwner := m.rdep, m.rx, w.bad, m.cycBit, w.gleft, m.gOwner
+	n := uint32(m.n)
+	adj, bad, cycBit := m.adj, w.bad, m.cycBit
 	for {
-		// The loop works on a local stack; lower and groupUp, inlined
-		// here, push onto it.
-		stack := w.stack
-		for len(stack) > 0 {
-			y := uint32(stack[len(stack)-1])
-			stack = stack[:len(stack)-1]
-			if notify[y>>6]&(1<<(y&63)) != 0 {
-				w.up(int32(y), t, x)
-			}
-			r := rx[2*y : 2*y+3]
-			e, hi := r[0], r[2]
-			if e == hi {
-				continue
-			}
-			for v := r[1]; ; v = rdep[e] {
-				if v < 0 {
-					gi := ^v
-					gleft[gi]++
-					l := gleft[gi]
-					if l > 1 {
-						goto next
-					}
-					v = gOwner[gi]
-					if l <= 0 {
-						// Still broken: a cycle through the owner may
-						// hold it so.
-						if cycBit[uint32(v)>>6]&(1<<(uint32(v)&63)) != 0 {
-							w.cycDirty(v)
-						}
-						goto next
-					}
-				}
+		// Drain the stack. A node is pushed when its counter reaches 0,
+		// at most once here, and the stack and the list of nodes that came
+		// up have room for every unit: no call but the rare cycle check.
+		// A group that regains its quorum lowers its owner at once.
+		buf, k := w.stack[:cap(w.stack)], len(w.stack)
+		ups, u := w.ups[:cap(w.ups)], len(w.ups)
+		for k > 0 {
+			k--
+			y := buf[k]
+			ups[u] = y
+			u++
+			for e, hi := adj[y], adj[y+1]; e < hi; e++ {
+				v := adj[e]
 				bad[v]--
-				if bad[v] == 0 {
-					stack = append(stack, v)
-				} else if cycBit[uint32(v)>>6]&(1<<(uint32(v)&63)) != 0 {
-					w.cycDirty(v)
-				}
-			next:
-				if e++; e == hi {
-					break
+				if b := bad[v]; b == 0 {
+					if v >= n {
+						v = adj[adj[v]] // the group's owner
+						bad[v]--
+						if bad[v] == 0 {
+							buf[k] = int32(v)
+							k++
+						} else if cycBit[v>>6]&(1<<(v&63)) != 0 {
+							w.cycDirty(int32(v))
+						}
+					} else {
+						buf[k] = int32(v)
+						k++
+					}
+				} else if cycBit[v>>6]&(1<<(v&63)) != 0 && b > 0 {
+					// Still down: a cycle through v may hold it so.
+					w.cycDirty(int32(v))
 				}
 			}
 		}
-		w.stack = stack
+		w.stack, w.ups = buf[:0], ups[:u]
 		if len(w.dirty) == 0 {
-			return
+			break
 		}
 		c := w.dirty[len(w.dirty)-1]
 		w.dirty = w.dirty[:len(w.dirty)-1]
 		w.dmark[c] = false
 		w.reeval(c, t, x)
 	}
+	// Report what came back, in the order it did.
+	notify := w.notify
+	for _, y := range w.ups {
+		if notify[uint32(y)>>6]&(1<<(uint32(y)&63)) != 0 {
+			w.up(y, t, x)
+		}
+	}
 }
 
-// lower decrements v's counter: v comes up at zero; a node on a cycle that
-// stays down gets its component re-evaluated.
+// lower decrements unit v's counter: a node comes up at zero, a group
+// regains its quorum and lowers its owner; a unit on a cycle that stays
+// down gets its component re-evaluated.
 func (w *worker) lower(v int32) {
+	m := w.m
 	w.bad[v]--
-	if w.bad[v] == 0 {
+	if b := w.bad[v]; b == 0 {
+		if v >= int32(m.n) {
+			w.lower(int32(m.adj[m.adj[v]])) // the group's owner
+			return
+		}
 		w.stack = append(w.stack, v)
-	} else if w.m.cyc[v] >= 0 {
+	} else if b > 0 && m.cyc[v] >= 0 {
 		w.cycDirty(v)
 	}
 }
@@ -537,20 +550,6 @@ func (w *worker) cycDirty(v int32) {
 	if c := w.m.cyc[v]; !w.dmark[c] {
 		w.dmark[c] = true
 		w.dirty = append(w.dirty, c)
-	}
-}
-
-// groupUp notes that a member of group gi came back: the owner's counter
-// drops when the group regains its quorum. A group still broken may be
-// held so by a cycle through its owner: that cycle needs a look.
-func (w *worker) groupUp(gi int32) {
-	m := w.m
-	w.gleft[gi]++
-	o := m.gOwner[gi]
-	if l := w.gleft[gi]; l == 1 {
-		w.lower(o)
-	} else if l <= 0 && m.cyc[o] >= 0 {
-		w.cycDirty(o)
 	}
 }
 
@@ -611,16 +610,12 @@ func (w *worker) reeval(c int32, t float64, root int32) {
 		if w.rmark[y] != down {
 			continue
 		}
-		w.up(y, t, root)
-		for _, v := range m.rdep[m.rx[2*y]:m.rx[2*y+2]] {
-			if v < 0 {
-				if m.cyc[m.gOwner[^v]] != c {
-					w.groupUp(^v)
-				}
-				continue
-			}
+		if y < int32(m.n) {
+			w.ups = append(w.ups, y) // restored reports it
+		}
+		for _, v := range m.deps(y) {
 			if m.cyc[v] != c {
-				w.lower(v)
+				w.lower(int32(v))
 			}
 		}
 	}
@@ -631,32 +626,13 @@ func (w *worker) reeval(c int32, t float64, root int32) {
 func (w *worker) inside(y, c int32, delta int32) []int32 {
 	m := w.m
 	w.rose = w.rose[:0]
-	for _, v := range m.rdep[m.rx[2*y]:m.rx[2*y+2]] {
-		if v < 0 {
-			gi := ^v
-			o := m.gOwner[gi]
-			if m.cyc[o] != c {
-				continue
-			}
-			if delta < 0 {
-				if w.gleft[gi] == 0 {
-					w.bad[o]--
-				}
-				w.gleft[gi]++
-				continue
-			}
-			w.gleft[gi]--
-			w.tgroups = append(w.tgroups, gi)
-			if w.gleft[gi] != 0 {
-				continue
-			}
-			v = o
-		} else if m.cyc[v] != c {
+	for _, v := range m.deps(y) {
+		if m.cyc[v] != c {
 			continue
 		}
 		w.bad[v] += delta
 		if delta > 0 && w.bad[v] == 1 {
-			w.rose = append(w.rose, v)
+			w.rose = append(w.rose, int32(v))
 		}
 	}
 	return w.rose
@@ -664,6 +640,10 @@ func (w *worker) inside(y, c int32, delta int32) []int32 {
 
 // failed records that y went down at t because of the hit on root.
 func (w *worker) failed(y int32, t float64, root int32) {
+	if y >= int32(w.m.n) {
+		w.pseudo++ // a group broke
+		return
+	}
 	w.event(t, "down", y, root)
 	if w.m.svcBit[y/64]&(1<<(y%64)) == 0 {
 		return
@@ -677,6 +657,9 @@ func (w *worker) failed(y int32, t float64, root int32) {
 
 // up records that y came back at t, brought back by restoring root.
 func (w *worker) up(y int32, t float64, root int32) {
+	if y >= int32(w.m.n) {
+		return
+	}
 	w.event(t, "up", y, root)
 	if w.m.svcBit[y/64]&(1<<(y%64)) == 0 {
 		return
