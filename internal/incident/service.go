@@ -756,8 +756,11 @@ func (s *Service) ChangeSeverity(ctx context.Context, id string, ch SeverityChan
 	}
 	now := s.clock().UTC()
 	by := p.Name
-	if by == "" {
+	switch {
+	case by == "":
 		by = p.Org
+	case p.Org != "" && !strings.Contains(by, p.Org):
+		by += " (" + p.Org + ")" // a token's name says nothing of its organization
 	}
 	var before, after bulwark.SeverityLevel
 	var owner, title string
