@@ -102,7 +102,7 @@ func TestIncidentsOverAPI(t *testing.T) {
 		}},
 		{name: "no review yet", as: "port/viewer", method: "GET", path: path + "/review", status: 404},
 		{name: "review", as: "port/analyst", method: "PUT", path: path + "/review", ctype: "application/json",
-			body: `{"rev":0,"summary":"restored","what_worked":["offline backups"],"follow_ups":[{"kind":"task","title":"Drill","due":"2027-01-31"},{"kind":"risk","title":"TOS ransomware","likelihood":3,"impact":4}]}`,
+			body:   `{"rev":0,"summary":"restored","what_worked":["offline backups"],"follow_ups":[{"kind":"task","title":"Drill","due":"2027-01-31"},{"kind":"risk","title":"TOS ransomware","likelihood":3,"impact":4}]}`,
 			status: 200, check: func(t *testing.T, r response) {
 				rv := decodeBody[bulwark.IncidentReview](t, r)
 				if rv.Rev != 1 || !strings.HasPrefix(rv.FollowUps[0].Ref, "task:") || !strings.HasPrefix(rv.FollowUps[1].Ref, "risk:") {
