@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"bulwark"
@@ -253,4 +254,28 @@ func TestNeutralBenchFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d nodes, %d edges, %d trials: %.0f node failures per trial; files %s", g.Len(), g.NumEdges(), trials, r.MeanFailed, name("*"))
+	// The scenario as a file for bulwark simulate --graph, when its node
+	// lists fit a scenario file (the same names and nodes: the same draws).
+	if len(s.Events[0].Nodes) > maxFileItems || len(s.Events[1].Nodes) > maxFileItems {
+		t.Logf("the scenario's node lists exceed %d IDs: no scenario file", maxFileItems)
+		return
+	}
+	var y strings.Builder
+	fmt.Fprintf(&y, "name: heavy\nhorizon: 7d\ngoal: 90%% of critical services within 24h\nevents:\n")
+	fmt.Fprintf(&y, "  - name: %s\n    probability: %g\n    start: {kind: triangular, min: 0h, mode: 1h, max: 6h}\n    nodes: [%s]\n",
+		s.Events[0].Name, s.Events[0].Probability, strings.Join(s.Events[0].Nodes, ", "))
+	fmt.Fprintf(&y, "  - name: %s\n    probability: %g\n    start: 2h\n    no_backups: true\n    nodes: [%s]\n",
+		s.Events[1].Name, s.Events[1].Probability, strings.Join(s.Events[1].Nodes, ", "))
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("scenario-%d.yaml", n)), []byte(y.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// It parses to the scenario the benchmark runs.
+	parsed, err := ParseScenario(strings.NewReader(y.String()), "scenario.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := mustRun(t, m, parsed, Options{Trials: trials, Seed: 2})
+	if r2.Loss != r.Loss {
+		t.Fatalf("the scenario file runs differently: %+v, %+v", r2.Loss, r.Loss)
+	}
 }
