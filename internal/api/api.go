@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/incident"
+	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
@@ -67,6 +68,7 @@ type API struct {
 	vs     *vulns.Service
 	bs     *baseline.Service
 	rs     *risk.Service
+	ns     *notify.Service
 	is     *incident.Service
 	sims   *simrun.Service
 	auth   *auth.Service
@@ -99,6 +101,8 @@ type Services struct {
 	Sims *simrun.Service
 	// Incidents is the incident service.
 	Incidents *incident.Service
+	// Notify is the notification service (the API lists and acknowledges).
+	Notify *notify.Service
 }
 
 // NewWith is New with the process's services.
@@ -125,7 +129,10 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Incidents == nil {
 		svc.Incidents = incident.New(st, svc.Baselines, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, is: svc.Incidents, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Notify == nil {
+		svc.Notify = notify.New(st, nil, notify.Config{}, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, ns: svc.Notify, is: svc.Incidents, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -217,6 +224,11 @@ func (a *API) routeTable() []route {
 		{"PUT /api/v1/risks/{id}", writer, a.updateRisk},
 		{"GET /api/v1/risks/{id}/history", reader, a.riskHistory},
 		{"GET /api/v1/attack/techniques", reader, a.listTechniques},
+
+		{"GET /api/v1/notifications", reader, a.listNotifications},
+		{"GET /api/v1/notifications/matrix", admin, a.notificationMatrix},
+		{"GET /api/v1/notifications/{id}", reader, a.getNotification},
+		{"POST /api/v1/notifications/{id}/ack", writer, a.ackNotification},
 
 		{"GET /api/v1/simulations", reader, a.listSimulations},
 		{"POST /api/v1/simulations", writer, a.submitSimulation},
