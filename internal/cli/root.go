@@ -109,6 +109,7 @@ Start with "bulwark demo" to explore a bundled demo city in the browser.`,
 		newPlaybookCmd(e),
 		newDirectoryCmd(e),
 		newInvestCmd(e),
+		newTrainingCmd(e),
 	)
 	return root
 }
