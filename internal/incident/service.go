@@ -651,14 +651,16 @@ func (s *Service) SetPhase(ctx context.Context, id string, to bulwark.Phase, not
 		return nil, err
 	}
 	if to == bulwark.PhaseClosed {
-		if _, err := s.st.FindReview(ctx, id); err != nil {
-			if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
-				if _, ferr := s.st.FindIncident(ctx, id); ferr != nil {
-					return nil, ferr
-				}
-				return nil, bulwark.Errorf(bulwark.ECONFLICT, "write the after-action review before closing the incident")
-			}
+		cur, err := s.st.FindIncident(ctx, id)
+		if err != nil {
 			return nil, err
+		}
+		if cur.Phase == bulwark.PhasePostIncident {
+			if _, err := s.st.FindReview(ctx, id); bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
+				return nil, bulwark.Errorf(bulwark.ECONFLICT, "write the after-action review before closing the incident")
+			} else if err != nil {
+				return nil, err
+			}
 		}
 	}
 	now := s.clock().UTC()
