@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/incident"
+	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
 	"bulwark/internal/sharing"
@@ -36,7 +37,10 @@ type Config struct {
 	// itself with server.TLSConfig (TLS 1.2+, AEAD suites only), as TAXII
 	// 2.1 requires (section 8.2.2). Session cookies are then Secure.
 	TLSCert, TLSKey string
-	Log             *slog.Logger
+	// Notify configures notifications: the matrix, SMTP, webhook secrets
+	// (see notify.Settings; the zero value is the bundled matrix, no e-mail).
+	Notify notify.Settings
+	Log    *slog.Logger
 }
 
 // Main is a running Bulwark.
@@ -55,6 +59,9 @@ type Main struct {
 	// Incidents is the incident service; its escalation loop runs in
 	// serve, and its Notifier receives incident events.
 	Incidents *incident.Service
+	// Notify generates, delivers and escalates notifications; serve runs
+	// its loop, and the incident service reports its events to it.
+	Notify *notify.Service
 	// Sims runs simulations as background jobs (River, in the store's
 	// database); Serve starts its workers and stops them on the way out.
 	Sims *simrun.Service
@@ -111,18 +118,23 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	bs := baseline.New(st, cfg.Log)
 	rs := risk.New(st, cfg.Log)
 	is := incident.New(st, bs, cfg.Log)
+	ns, err := notify.Build(st, cfg.Notify, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	is.SetNotifier(notify.Hook{S: ns})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sims, err := simrun.Open(ctx, st, simrun.Config{DSN: cfg.DB}, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("open the job queue: %w", err)
 	}
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is}, a, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns}, a, cfg.Log)
 	if err != nil {
 		sims.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is}, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns}, a, cfg.Log)
 	sh := sharing.New(st, cfg.Log)
 	if st.Dialect() == "sqlite" && cfg.DB != ":memory:" {
 		// Bodies of shared intel are also kept in an append-only file
@@ -131,7 +143,7 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	}
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Sims: sims, Sharing: sh, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Sims: sims, Sharing: sh, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.

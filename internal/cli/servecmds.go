@@ -21,6 +21,7 @@ import (
 	"bulwark/internal/depgraph"
 	"bulwark/internal/feed"
 	"bulwark/internal/generate"
+	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/vulns"
@@ -35,6 +36,7 @@ func newServeCmd(e *env) *cobra.Command {
 		recEvery  time.Duration
 		tlsCert   string
 		tlsKey    string
+		notifyCfg notify.Settings
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -48,7 +50,8 @@ proxy and pass --secure-cookies.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			m, err := app.Open(e.ctx, app.Config{DB: e.db, Addr: addr, SecureCookies: secure, TLSCert: tlsCert, TLSKey: tlsKey, Log: log})
+			notifyCfg.SecretsFromEnv(os.Environ())
+			m, err := app.Open(e.ctx, app.Config{DB: e.db, Addr: addr, SecureCookies: secure, TLSCert: tlsCert, TLSKey: tlsKey, Notify: notifyCfg, Log: log})
 			if err != nil {
 				return err
 			}
@@ -75,6 +78,11 @@ proxy and pass --secure-cookies.`,
 			// Incident target clocks are checked every minute; each stage
 			// escalates once, whichever instance sees it first.
 			go m.Incidents.RunEscalator(e.ctx, time.Minute)
+			// Notifications are delivered, retried and escalated; several
+			// instances may share the work.
+			if notifyCfg.Every > 0 {
+				go m.Notify.Run(e.ctx, notifyCfg.Every)
+			}
 			return m.Serve(e.ctx)
 		},
 	}
@@ -85,6 +93,7 @@ proxy and pass --secure-cookies.`,
 	cmd.Flags().DurationVar(&syncEvery, "feeds-sync-every", 0, "sync the vulnerability feeds at start and then at this interval (e.g. 6h; 0: never); takes the feeds sync flags")
 	cmd.Flags().DurationVar(&recEvery, "readiness-every", 24*time.Hour, "record the readiness index when the last recording is this old (0: never)")
 	syncOpts.addFlags(cmd)
+	addNotifyFlags(cmd, &notifyCfg)
 	return cmd
 }
 

@@ -27,6 +27,7 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
 	"bulwark/internal/incident"
+	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
@@ -57,6 +58,8 @@ type Handler struct {
 	risks *risk.Service
 	// incidents is the incident service, over st.
 	incidents *incident.Service
+	// notify lists and acknowledges notifications, over st.
+	notify *notify.Service
 	// sims submits and reads simulation runs.
 	sims  *simrun.Service
 	log   *slog.Logger
@@ -83,6 +86,7 @@ type Services struct {
 	// (no job queue).
 	Sims      *simrun.Service
 	Incidents *incident.Service
+	Notify    *notify.Service
 }
 
 // NewWith is New with the process's services.
@@ -105,6 +109,9 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Incidents == nil {
 		svc.Incidents = incident.New(st, svc.Baselines, log)
 	}
+	if svc.Notify == nil {
+		svc.Notify = notify.New(st, nil, notify.Config{}, log)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -113,7 +120,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, notify: svc.Notify, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -169,6 +176,12 @@ func (h *Handler) routes() {
 	h.mux.Handle("POST /simulations/{id}/cancel", h.user(h.cancelSimulation))
 	h.mux.Handle("GET /simulations/{id}/trace.json", h.userJSON(h.simulationTrace))
 	h.incidentRoutes()
+	h.mux.Handle("GET /notifications", h.user(h.notifications))
+	h.mux.Handle("GET /notifications/{id}", h.user(h.notificationPage))
+	h.mux.Handle("POST /notifications/{id}/ack", h.user(h.ackNotification))
+	// An e-mail's ack link: no login, the token is the credential.
+	h.mux.HandleFunc("GET /ack/{token}", h.ackLink)
+	h.mux.HandleFunc("POST /ack/{token}", h.ackLinkPost)
 	h.mux.Handle("/", h.user(h.notFound))
 }
 
