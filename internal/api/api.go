@@ -20,6 +20,7 @@ import (
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/simrun"
+	"bulwark/internal/training"
 	"bulwark/internal/vulns"
 )
 
@@ -235,6 +236,16 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/simulations/{id}", reader, a.getSimulation},
 		{"POST /api/v1/simulations/{id}/cancel", writer, a.cancelSimulation},
 		{"GET /api/v1/simulations/{id}/trace", reader, a.traceSimulation},
+		{"GET /api/v1/training/campaigns", reader, a.listCampaigns},
+		{"POST /api/v1/training/campaigns", writer, a.createCampaign},
+		{"GET /api/v1/training/campaigns/{id}", reader, a.getCampaign},
+		{"DELETE /api/v1/training/campaigns/{id}", writer, a.deleteCampaign},
+		{"POST /api/v1/training/campaigns/{id}/completions", writer, a.importTraining(training.Completions)},
+		{"POST /api/v1/training/campaigns/{id}/phishing", writer, a.importTraining(training.Phishing)},
+		{"POST /api/v1/training/campaigns/{id}/reach", writer, a.addReach},
+		{"GET /api/v1/training/rates", reader, a.trainingRates},
+		{"GET /api/v1/training/export", reader, a.exportTraining},
+		{"POST /api/v1/training/forget", admin, a.forgetPerson},
 	}, a.incidentRoutes()...)
 }
 
