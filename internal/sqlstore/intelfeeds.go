@@ -143,7 +143,12 @@ func (db *DB) CreateIntelFeed(ctx context.Context, f *bulwark.IntelFeed) error {
 		}
 		now := fromMicros(micros(db.now()))
 		f.ID = newID("feed-")
-		f.CreatedBy, f.CreatedByName = sc.p.UserID, cutUTF8(sc.actor(), 200)
+		// The System principal names the owner user (the TLP:RED audience
+		// of what the feed imports); a user is the owner itself.
+		if !sc.all {
+			f.CreatedBy = sc.p.UserID
+		}
+		f.CreatedByName = cutUTF8(sc.actor(), 200)
 		f.CreatedAt, f.UpdatedAt = now, now
 		f.IntelFeedState = bulwark.IntelFeedState{NextPull: now}
 		f.HasSecret = len(f.Secret) > 0
