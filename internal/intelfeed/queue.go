@@ -278,7 +278,9 @@ type worker struct {
 	s *Service
 }
 
-func (w *worker) Timeout(*river.Job[pullArgs]) time.Duration { return w.s.cfg.PullTimeout + time.Minute }
+func (w *worker) Timeout(*river.Job[pullArgs]) time.Duration {
+	return w.s.cfg.PullTimeout + time.Minute
+}
 
 // Work pulls the job's subscription. The pull's outcome (success or a
 // partner's failure, with its back-off) is recorded on the subscription,
