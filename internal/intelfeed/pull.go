@@ -161,12 +161,13 @@ func (p *puller) pages(ctx context.Context, f taxiiclient.Filter) error {
 		}
 		p.res.Pages++
 		p.res.Objects += len(page.Objects) + len(page.Rejected)
-		// The cursor: after the last page, the page's X-TAXII-Date-Added-Last
-		// (everything up to it is imported); before, just below it (objects
-		// sharing that date_added may follow on the next page). The saved
-		// next continues exactly where this page ended.
+		// The cursor: after the last page ("more" false), the page's
+		// X-TAXII-Date-Added-Last (everything up to it is imported); before,
+		// just below it (objects sharing that date_added may follow on the
+		// next page). The saved next continues exactly where this page
+		// ended.
 		last := page.DateAddedLast
-		if page.Following == nil {
+		if !page.More {
 			if !last.IsZero() && last.After(p.st.AddedAfter) {
 				p.st.AddedAfter = last
 			}
@@ -175,9 +176,11 @@ func (p *puller) pages(ctx context.Context, f taxiiclient.Filter) error {
 			if safe := last.Add(-time.Microsecond); !last.IsZero() && safe.After(p.st.AddedAfter) {
 				p.st.AddedAfter = safe
 			}
-			p.st.ResumeNext, p.st.ResumeAfter = page.Following.Next, page.Following.AddedAfter
-			if page.Following.Next == "" {
-				p.st.ResumeAfter = time.Time{}
+			// A page after which paging stopped (a loop) has no following
+			// query: resume from the cursor.
+			p.st.ResumeNext, p.st.ResumeAfter = "", time.Time{}
+			if page.Following != nil && page.Following.Next != "" {
+				p.st.ResumeNext, p.st.ResumeAfter = page.Following.Next, page.Following.AddedAfter
 			}
 		}
 		if err := p.checkpoint(); err != nil {
@@ -238,10 +241,24 @@ func (p *puller) finish(res *Result) error {
 	return nil
 }
 
-// describe is the message a failed pull leaves: the safe message of a
-// Bulwark error; any other error as "internal error" (logged).
+// describe is the message a failed pull leaves for the feed's readers:
+// the safe message of a Bulwark error with its first located problem; any
+// other error is "internal error" (and logged).
 func describe(err error) string {
-	return cut(bulwark.ErrorMessage(err), 1000)
+	var e *bulwark.Error
+	if !errors.As(err, &e) {
+		return "internal error"
+	}
+	msg := e.Message
+	if len(e.Details) > 0 {
+		msg += ": " + e.Details[0].String()
+	}
+	return cut(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			return ' '
+		}
+		return r
+	}, msg), 1000)
 }
 
 // backoff is the wait before the next attempt after failures failed pulls
