@@ -60,7 +60,7 @@ func visibleOracle(org, svc string) bool {
 
 var serviceNames = map[string]string{"water-supply": "Drinking water supply", "grid": "Electric grid", "dispatch": "Emergency dispatch"}
 
-func openStore(t *testing.T, pg bool) *sqlstore.DB {
+func openStore(t testing.TB, pg bool) *sqlstore.DB {
 	t.Helper()
 	dsn := filepath.Join(t.TempDir(), "b.db")
 	if pg {
