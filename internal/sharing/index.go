@@ -64,18 +64,19 @@ type colIndex struct {
 }
 
 type index struct {
-	cols     map[string]*colIndex
-	scopes   []bulwark.IntelScope
-	scopeKey map[string]int32
-	types    []string
-	typeIdx  map[string]uint16
-	specs    []string
-	specIdx  map[string]uint8
-	lastSeq  int64
+	cols      map[string]*colIndex
+	scopes    []bulwark.IntelScope
+	scopeKey  map[string]int32
+	lastScope int32 // the scope of the row added last (rows come in runs), or -1
+	types     []string
+	typeIdx   map[string]uint16
+	specs     []string
+	specIdx   map[string]uint8
+	lastSeq   int64
 }
 
 func newIndex() *index {
-	return &index{cols: map[string]*colIndex{}, scopeKey: map[string]int32{}, typeIdx: map[string]uint16{}, specIdx: map[string]uint8{}}
+	return &index{cols: map[string]*colIndex{}, scopeKey: map[string]int32{}, typeIdx: map[string]uint16{}, specIdx: map[string]uint8{}, lastScope: -1}
 }
 
 func (x *index) col(id string) *colIndex {
@@ -88,6 +89,15 @@ func (x *index) col(id string) *colIndex {
 }
 
 func (x *index) internScope(s bulwark.IntelScope) int32 {
+	if x.lastScope >= 0 && x.scopes[x.lastScope].Equal(s) {
+		return x.lastScope
+	}
+	i := x.internScopeKey(s)
+	x.lastScope = i
+	return i
+}
+
+func (x *index) internScopeKey(s bulwark.IntelScope) int32 {
 	var b strings.Builder
 	b.WriteString(string(s.Marking))
 	b.WriteByte(0)

@@ -217,6 +217,9 @@ func (s *Service) sync(ctx context.Context) error {
 		// load): rebuild. Removals are rare; additions are tailed below.
 		start := time.Now()
 		idx := newIndex()
+		if err := s.load(ctx, idx, st.LastSeq); err != nil {
+			return err
+		}
 		if err := s.tail(ctx, idx, nil); err != nil {
 			return err
 		}
@@ -238,6 +241,72 @@ func (s *Service) sync(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// load fills an empty index with every version up to last: batches of
+// seqs are read by two goroutines while the rows read so far are added,
+// in order. A batch reads its rows from its first seq on; rows deleted
+// meanwhile make it reach into the next batch's range, whose rows add()
+// then skips (it ignores seqs it has seen).
+func (s *Service) load(ctx context.Context, idx *index, last int64) error {
+	const batch = 20_000
+	n := int((last + batch - 1) / batch)
+	if n == 0 {
+		return nil
+	}
+	type result struct {
+		rows []bulwark.IntelObject
+		err  error
+	}
+	results := make([]chan result, n)
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	slots := make(chan struct{}, 4) // batches read but not yet added
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rows, err := s.st.ScanIntelObjects(sysCtx(ctx), int64(i)*batch, batch)
+				results[i] <- result{rows, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for i := range n {
+		r := <-results[i]
+		<-slots
+		if r.err != nil {
+			err = fmt.Errorf("read intel objects: %w", r.err)
+			break
+		}
+		for j := range r.rows {
+			idx.add(&r.rows[j])
+		}
+	}
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // tail adds to idx every stored version after idx.lastSeq, in batches;
