@@ -266,6 +266,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // the same for every party (severity depends on it), and names nothing.
 type ImpactSummary struct {
 	Entered            int      `json:"entered"`
+	NodesDown          int      `json:"nodes_down"`     // every entity down, assets included
+	NodesDegraded      int      `json:"nodes_degraded"` // every entity degraded
 	ServicesDown       int      `json:"services_down"`
 	ServicesDegraded   int      `json:"services_degraded"`
 	ServicesAtRisk     int      `json:"services_at_risk"`

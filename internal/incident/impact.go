@@ -40,8 +40,31 @@ func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 func (b bitset) set(x int32)      { b[x>>6] |= 1 << (uint32(x) & 63) }
 func (b bitset) has(x int32) bool { return b[x>>6]&(1<<(uint32(x)&63)) != 0 }
 
-// dependent returns the node that forward edge e starts at: the x whose
-// edge range holds e.
+// Walker derives impacts on one compiled graph. It keeps the dependent of
+// every edge (the graph's reverse lists give edges, not their owners), so
+// that a walk up from the entries costs what it visits. Build one per
+// graph and share it: it is immutable and safe for concurrent use.
+type Walker struct {
+	g    *depgraph.Graph
+	from []int32 // from[e] is the node that edge e starts at
+}
+
+// NewWalker indexes g: O(edges) once.
+func NewWalker(g *depgraph.Graph) *Walker {
+	w := &Walker{g: g, from: make([]int32, g.NumEdges())}
+	for x := int32(0); int(x) < g.Len(); x++ {
+		lo, hi := g.EdgeRange(x)
+		for e := lo; e < hi; e++ {
+			w.from[e] = x
+		}
+	}
+	return w
+}
+
+// Graph is the graph the walker indexes.
+func (w *Walker) Graph() *depgraph.Graph { return w.g }
+
+// dependent returns the node that forward edge e starts at.
 func dependent(g *depgraph.Graph, e int32) int32 {
 	if gi := g.EdgeGroup(e); gi >= 0 {
 		return g.GroupOwner(gi)
@@ -55,7 +78,8 @@ func dependent(g *depgraph.Graph, e int32) int32 {
 // failures: x fails when an ungrouped hard dependency fails or a hard
 // group of x loses its quorum. It returns the set, the failed nodes in
 // discovery order and the failed-member count of each group touched.
-func fail(g *depgraph.Graph, seeds []int32) (bitset, []int32, map[int32]int32) {
+func (w *Walker) fail(seeds []int32) (bitset, []int32, map[int32]int32) {
+	g := w.g
 	down := newBitset(g.Len())
 	var order []int32
 	lost := map[int32]int32{}
@@ -71,7 +95,7 @@ func fail(g *depgraph.Graph, seeds []int32) (bitset, []int32, map[int32]int32) {
 	for i := 0; i < len(order); i++ {
 		y := order[i]
 		for _, e := range g.Dependents(y) {
-			x := dependent(g, e)
+			x := w.from[e]
 			if down.has(x) {
 				continue
 			}
@@ -97,7 +121,11 @@ func fail(g *depgraph.Graph, seeds []int32) (bitset, []int32, map[int32]int32) {
 // node, or an all-soft group that lost its quorum; losses a group absorbs
 // degrade nothing. The cost is proportional to the part of the graph above
 // the entries, not to the city.
-func Derive(g *depgraph.Graph, entries []Entry) Derived {
+func Derive(g *depgraph.Graph, entries []Entry) Derived { return NewWalker(g).Derive(entries) }
+
+// Derive is Derive on the walker's graph.
+func (w *Walker) Derive(entries []Entry) Derived {
+	g := w.g
 	var seeds, degr, comp []int32
 	for _, en := range entries {
 		switch en.Effect {
@@ -109,7 +137,7 @@ func Derive(g *depgraph.Graph, entries []Entry) Derived {
 			comp = append(comp, en.Node)
 		}
 	}
-	down, order, lost := fail(g, seeds)
+	down, order, lost := w.fail(seeds)
 
 	deg := newBitset(g.Len())
 	var dorder []int32
@@ -125,7 +153,7 @@ func Derive(g *depgraph.Graph, entries []Entry) Derived {
 	for _, y := range order {
 		for _, e := range g.Dependents(y) {
 			if g.EdgeGroup(e) < 0 && g.EdgeSoft(e) {
-				mark(dependent(g, e))
+				mark(w.from[e])
 			}
 		}
 	}
@@ -137,7 +165,7 @@ func Derive(g *depgraph.Graph, entries []Entry) Derived {
 	for i := 0; i < len(dorder); i++ {
 		for _, e := range g.Dependents(dorder[i]) {
 			if g.EdgeGroup(e) < 0 {
-				mark(dependent(g, e))
+				mark(w.from[e])
 			}
 		}
 	}
@@ -146,7 +174,7 @@ func Derive(g *depgraph.Graph, entries []Entry) Derived {
 	d.Down = sorted(order)
 	d.Degraded = sorted(dorder)
 	if len(comp) > 0 {
-		_, worst, _ := fail(g, append(slices.Clone(seeds), comp...))
+		_, worst, _ := w.fail(append(slices.Clone(seeds), comp...))
 		for _, x := range worst {
 			if !down.has(x) && g.Kind(x) == bulwark.KindService {
 				d.AtRisk = append(d.AtRisk, x)

@@ -50,6 +50,7 @@ type Service struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
+	walker   *Walker // of the last graph analysed
 	notifier Notifier
 	now      func() time.Time
 	policy   Policy
@@ -150,6 +151,22 @@ func (s *Service) orgs(ctx context.Context) (map[string]Org, map[string]bulwark.
 		}
 		opt.After = p.Next
 	}
+}
+
+// walkerFor returns the walker of g, built once per graph (per city
+// version).
+func (s *Service) walkerFor(g *depgraph.Graph) *Walker {
+	s.mu.Lock()
+	w := s.walker
+	s.mu.Unlock()
+	if w != nil && w.Graph() == g {
+		return w
+	}
+	w = NewWalker(g)
+	s.mu.Lock()
+	s.walker = w
+	s.mu.Unlock()
+	return w
 }
 
 func (s *Service) analysis(ctx context.Context) (*depgraph.Analysis, error) {
@@ -339,7 +356,7 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 	if err != nil {
 		return nil, err
 	}
-	affected, facts, err := s.derive(ctx, an, inc)
+	affected, facts, owners, err := s.derive(ctx, an, inc)
 	if err != nil {
 		return nil, err
 	}
@@ -358,10 +375,6 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 	}
 	if _, ok := orgs[inc.Owner]; !ok {
 		return nil, invalidField("owner", "%q is not an organization", clip(inc.Owner))
-	}
-	owners := map[string]int{}
-	for _, a := range affected {
-		owners[a.Owner]++
 	}
 	inc.Parties = Route(RouteInput{Reporter: inc.Owner, Affected: owners, Level: inc.Severity.Level}, orgs, s.pol())
 	if pb != nil {
@@ -407,8 +420,12 @@ func serviceIDs(affected []bulwark.Affected, effects ...bulwark.Effect) []string
 	return out
 }
 
-// derive computes the affected entities and the facts of severity.
-func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwark.Incident) ([]bulwark.Affected, Facts, error) {
+// derive computes the affected entities to record, the facts of
+// severity and the number of affected entities of each owner. Entered
+// entities, services and systems are recorded one by one; assets that
+// fail or degrade because of the entries (a substation takes thousands of
+// devices with it) are only counted, per owner and in the impact summary.
+func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwark.Incident) ([]bulwark.Affected, Facts, map[string]int, error) {
 	g := an.Graph()
 	sys := sysCtx(ctx)
 	var entries []Entry
@@ -418,7 +435,7 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 	for i, a := range inc.Affected {
 		x, ok := g.Lookup(a.ID)
 		if !ok {
-			return nil, Facts{}, invalidField(fmt.Sprintf("affected[%d].id", i), "%s is not in the dependency graph (the city model changed; try again)", a.ID)
+			return nil, Facts{}, nil, invalidField(fmt.Sprintf("affected[%d].id", i), "%s is not in the dependency graph (the city model changed; try again)", a.ID)
 		}
 		entries = append(entries, Entry{Node: x, Effect: a.Effect})
 		switch a.Effect {
@@ -432,27 +449,42 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 		}
 		entered[x] = a
 	}
-	d := Derive(g, entries)
-	if n := len(d.Down) + len(d.Degraded) + len(d.AtRisk); n > 100_000 {
-		return nil, Facts{}, bulwark.Errorf(bulwark.ETOOLARGE, "the incident touches %d entities; at most 100,000 are recorded", n)
-	}
+	w := s.walkerFor(g)
+	d := w.Derive(entries)
 
+	var f Facts
+	f.Impact.Entered = len(inc.Affected)
+	f.Impact.NodesDown, f.Impact.NodesDegraded = len(d.Down), len(d.Degraded)
+	owners := map[string]int{}
 	state := map[int32]bulwark.Effect{}
-	for _, x := range d.AtRisk {
-		state[x] = bulwark.EffectAtRisk
+	// Later lists win: down over degraded over at risk.
+	for _, l := range []struct {
+		nodes []int32
+		eff   bulwark.Effect
+	}{{d.AtRisk, bulwark.EffectAtRisk}, {d.Degraded, bulwark.EffectDegraded}, {d.Down, bulwark.EffectDown}} {
+		for _, x := range l.nodes {
+			if _, ok := entered[x]; ok || g.Kind(x) != bulwark.KindAsset {
+				state[x] = l.eff
+			}
+		}
 	}
-	for _, x := range d.Degraded {
-		state[x] = bulwark.EffectDegraded
-	}
-	for _, x := range d.Down {
-		state[x] = bulwark.EffectDown
+	for _, l := range [][]int32{d.Down, d.Degraded, d.AtRisk} {
+		for _, x := range l {
+			if _, ok := entered[x]; !ok {
+				owners[g.Owner(x)]++
+			}
+		}
 	}
 	// Entered entities keep what the reporter said unless the graph says
 	// worse (a compromised SCADA that the outage of a PLC pair takes down).
 	for x, a := range entered {
+		owners[g.Owner(x)]++
 		if _, derived := state[x]; !derived || a.Effect == bulwark.EffectCompromised && state[x] == bulwark.EffectAtRisk {
 			state[x] = a.Effect
 		}
+	}
+	if len(state) > 100_000 {
+		return nil, Facts{}, nil, bulwark.Errorf(bulwark.ETOOLARGE, "the incident touches %d services and systems; at most 100,000 are recorded", len(state))
 	}
 	nodes := make([]int32, 0, len(state))
 	for x := range state {
@@ -460,8 +492,6 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 	}
 	slices.Sort(nodes)
 
-	var f Facts
-	f.Impact.Entered = len(inc.Affected)
 	var cat bulwark.Category
 	zones := map[string]bool{}
 	sectors := map[bulwark.Sector]bool{}
@@ -478,7 +508,7 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 		case bulwark.KindService:
 			svc, err := s.st.FindService(sys, a.ID)
 			if err != nil {
-				return nil, Facts{}, fmt.Errorf("read affected service %s: %w", a.ID, err)
+				return nil, Facts{}, nil, fmt.Errorf("read affected service %s: %w", a.ID, err)
 			}
 			a.Sector, a.Population = svc.Sector, svc.Population
 			a.RTO, a.MTD = bulwark.Duration(svc.Targets.RTO), bulwark.Duration(svc.Targets.MaxTolerableDowntime)
@@ -509,7 +539,7 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 			if a.Entered {
 				sy, err := s.st.FindSystem(sys, a.ID)
 				if err != nil {
-					return nil, Facts{}, fmt.Errorf("read affected system %s: %w", a.ID, err)
+					return nil, Facts{}, nil, fmt.Errorf("read affected system %s: %w", a.ID, err)
 				}
 				a.Zone = sy.Zone
 				if sy.Zone != "" {
@@ -521,14 +551,14 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 				// An asset's zone is that of the systems it is part of.
 				n := 0
 				for _, e := range g.Dependents(x) {
-					y := dependent(g, e)
+					y := w.from[e]
 					if g.Kind(y) != bulwark.KindSystem || n >= 20 {
 						continue
 					}
 					n++
 					sy, err := s.st.FindSystem(sys, g.ID(y))
 					if err != nil {
-						return nil, Facts{}, fmt.Errorf("read system %s: %w", g.ID(y), err)
+						return nil, Facts{}, nil, fmt.Errorf("read system %s: %w", g.ID(y), err)
 					}
 					if sy.Zone != "" {
 						zones[sy.Zone] = true
@@ -555,7 +585,7 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 	f.Category = cat
 	f.DegradedCritical, f.AtRiskCritical = f.Impact.DegradedCritical, f.Impact.AtRiskCritical
 	f.Activity = EffectiveActivity(inc.Activity, f.Impact, anyDown, anyComp)
-	return out, f, nil
+	return out, f, owners, nil
 }
 
 // factsOf rebuilds the facts of severity from a stored incident.
@@ -567,9 +597,9 @@ func factsOf(inc *bulwark.Incident) Facts {
 
 func reportText(inc *bulwark.Incident) string {
 	im := inc.Impact
-	return fmt.Sprintf("Reported by %s: %d %s entered; %d services down (%s people), %d degraded (%s), %d at risk (%s); observed activity %s",
+	return fmt.Sprintf("Reported by %s: %d %s entered; %d services down (%s people), %d degraded (%s), %d at risk (%s); %d entities down in all, %d degraded; observed activity %s",
 		inc.Owner, im.Entered, pluralWord(im.Entered, "entity", "entities"), im.ServicesDown, people(im.PopulationDown), im.ServicesDegraded,
-		people(im.PopulationDegraded), im.ServicesAtRisk, people(im.PopulationAtRisk), inc.Activity)
+		people(im.PopulationDegraded), im.ServicesAtRisk, people(im.PopulationAtRisk), im.NodesDown, im.NodesDegraded, inc.Activity)
 }
 
 func pluralWord(n int, one, many string) string {
@@ -813,6 +843,11 @@ func (s *Service) ChangeSeverity(ctx context.Context, id string, ch SeverityChan
 			owners := map[string]int{}
 			for _, a := range inc.Affected {
 				owners[a.Owner]++
+			}
+			for _, p := range inc.Parties {
+				if p.Role == bulwark.PartyAffected && owners[p.Org] == 0 {
+					owners[p.Org] = 1 // owns only assets, which are counted, not recorded
+				}
 			}
 			routed := Route(RouteInput{Reporter: inc.Owner, Affected: owners, Level: after}, orgs, s.pol())
 			var added []bulwark.IncidentParty
