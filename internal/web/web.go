@@ -176,6 +176,7 @@ func (h *Handler) routes() {
 	h.mux.Handle("POST /simulations/{id}/cancel", h.user(h.cancelSimulation))
 	h.mux.Handle("GET /simulations/{id}/trace.json", h.userJSON(h.simulationTrace))
 	h.incidentRoutes()
+	h.trainingRoutes()
 	h.mux.Handle("GET /notifications", h.user(h.notifications))
 	h.mux.Handle("GET /notifications/{id}", h.user(h.notificationPage))
 	h.mux.Handle("POST /notifications/{id}/ack", h.user(h.ackNotification))
