@@ -45,8 +45,9 @@ communities, marked with TLP 2.0; "bulwark serve" serves the collections
 over TAXII 2.1 at /taxii2/. See docs/sharing.md for who sees what.
 
 Commands that publish act as a user (--as EMAIL): the object's publishing
-organization and user. Without --as, commands act as the local operator, who
-manages everything but never receives TLP:AMBER+STRICT or TLP:RED content.`,
+organization and user (audited as "cli:EMAIL"). Otherwise commands act as the
+local operator, who manages everything but never receives TLP:AMBER+STRICT or
+TLP:RED content; no command reads objects as another user.`,
 	}
 	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e))
 	return cmd
@@ -305,17 +306,20 @@ func newIntelPublishCmd(e *env) *cobra.Command {
 }
 
 func newIntelObjectsCmd(e *env) *cobra.Command {
-	var col, as string
+	var col string
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "objects",
-		Short: "List the objects of a collection that a user (--as) may see",
-		Args:  cobra.NoArgs,
+		Short: "List the objects of a collection (TLP:CLEAR, GREEN and AMBER: the local operator never gets AMBER+STRICT or RED)",
+		Long: `Objects lists a collection's objects as the local operator sees them: those
+marked TLP:CLEAR, TLP:GREEN and TLP:AMBER. There is no --as here: reading as
+someone else would be a way around TLP; users read through TAXII or the API.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if col == "" {
 				return usageError{"--collection is required"}
 			}
-			return e.withSharing(as, func(ctx context.Context, db *sqlstore.DB, svc *sharing.Service) error {
+			return e.withSharing("", func(ctx context.Context, db *sqlstore.DB, svc *sharing.Service) error {
 				q := sharing.Query{Limit: sharing.MaxPageSize}
 				if all {
 					q.Versions = sharing.VersionFilter{All: true}
@@ -346,7 +350,6 @@ func newIntelObjectsCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&col, "collection", "", "collection id or alias (required)")
-	cmd.Flags().StringVar(&as, "as", "", "the user whose view to list (default: the local operator)")
 	cmd.Flags().BoolVar(&all, "all-versions", false, "every version, not only the latest")
 	addJSONFlag(cmd, e)
 	return cmd
