@@ -117,7 +117,9 @@ func TestTraining(t *testing.T) {
 // that they show as text, and that no CSP violation is recorded.
 func TestTrainingXSS(t *testing.T) {
 	inst := start(t, func(ctx context.Context, st *sqlstore.DB) error {
-		return importCity(ctx, st, func(emit func(*bulwark.City) error) error { return emit(webtest.City(webtest.Options{Payloads: true, Meters: 3})) })
+		return importCity(ctx, st, func(emit func(*bulwark.City) error) error {
+			return emit(webtest.City(webtest.Options{Payloads: true, Meters: 3}))
+		})
 	}, bulwark.User{Org: webtest.OrgWater, Email: "alice@water.example", Name: "Alice", Role: bulwark.RoleAnalyst})
 	ts := training.New(inst.St, nil)
 	payloads := append([]string{"<img src=x onerror=alert(1)>"}, webtest.Payloads()...)
