@@ -17,8 +17,10 @@ import (
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/incident"
+	"bulwark/internal/intelfeed"
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
+	"bulwark/internal/sharing"
 	"bulwark/internal/simrun"
 	"bulwark/internal/training"
 	"bulwark/internal/vulns"
@@ -72,6 +74,7 @@ type API struct {
 	ns     *notify.Service
 	is     *incident.Service
 	sims   *simrun.Service
+	feeds  *intelfeed.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -104,6 +107,9 @@ type Services struct {
 	Incidents *incident.Service
 	// Notify is the notification service (the API lists and acknowledges).
 	Notify *notify.Service
+	// Feeds manages intel feed subscriptions; without one (nil) one
+	// without a job queue is made (pulls are then refused).
+	Feeds *intelfeed.Service
 }
 
 // NewWith is New with the process's services.
@@ -133,7 +139,10 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Notify == nil {
 		svc.Notify = notify.New(st, nil, notify.Config{}, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, ns: svc.Notify, is: svc.Incidents, sims: svc.Sims, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Feeds == nil {
+		svc.Feeds = intelfeed.New(st, sharing.New(st, log), intelfeed.Config{}, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, ns: svc.Notify, is: svc.Incidents, sims: svc.Sims, feeds: svc.Feeds, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -246,7 +255,7 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/training/rates", reader, a.trainingRates},
 		{"GET /api/v1/training/export", reader, a.exportTraining},
 		{"POST /api/v1/training/forget", admin, a.forgetPerson},
-	}, a.incidentRoutes()...)
+	}, append(a.incidentRoutes(), a.feedRoutes()...)...)
 }
 
 // wrap enforces rt's policy and turns a returned error into the response.
