@@ -439,3 +439,32 @@ func TestBodyLogAnswersAlike(t *testing.T) {
 	fh.Close()
 	same("damaged")
 }
+
+// LG-02: reads of TLP:RED and TLP:AMBER+STRICT content are audited, with
+// counts and never content.
+func TestLG02_RestrictedReadsAudited(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	red := newID()
+	f.publish(t, f.water, sharing.PublishRequest{Object: indicator(red, now, ""), Marking: bulwark.TLPRed, Users: []int64{f.power.ID}})
+	f.publish(t, f.water, sharing.PublishRequest{Object: indicator(newID(), now, ""), Marking: bulwark.TLPGreen})
+	if _, err := f.w.Svc.Objects(f.power.Ctx(), f.col, sharing.Query{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.w.Store.ListAudit(sharingtest.SysCtx(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []bulwark.AuditEntry
+	for _, e := range entries {
+		if e.Action == "intel.read.restricted" {
+			found = append(found, e)
+		}
+		if strings.Contains(e.Detail, "198.51.100") || strings.Contains(e.Detail, "C2") {
+			t.Errorf("audit entry holds content: %+v", e)
+		}
+	}
+	if len(found) != 1 || found[0].Org != "power" || !strings.Contains(found[0].Detail, "1 TLP:RED") {
+		t.Errorf("restricted reads audited: %+v", found)
+	}
+}

@@ -323,7 +323,13 @@ func BenchmarkPost100k(b *testing.B) {
 			if j > 0 {
 				buf.WriteByte(',')
 			}
-			buf.Write(benchBody(i*n+j, t0))
+			// Without the description: 100,000 of them fit in 64 MiB.
+			body := benchBody(i*n+j, t0)
+			if k := bytes.Index(body, []byte(`"description":`)); k > 0 {
+				e := bytes.Index(body[k:], []byte(`",`))
+				body = append(body[:k:k], body[k+e+2:]...)
+			}
+			buf.Write(body)
 		}
 		buf.WriteString(`]}`)
 		body := buf.Bytes()
