@@ -24,6 +24,7 @@ import (
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/sqlstore"
+	"bulwark/internal/training"
 	"bulwark/internal/vulns"
 )
 
@@ -243,6 +244,11 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 	// A small risk register for the pages to show.
 	if err := demo.SeedRisks(ctx, st, risk.New(st, e.log)); err != nil {
 		return demoLogin{}, fmt.Errorf("demo risks: %w", err)
+	}
+
+	// A year of training campaigns, completions and phishing simulations.
+	if err := demo.SeedTraining(ctx, st, training.New(st, e.log), time.Now().UTC()); err != nil {
+		return demoLogin{}, fmt.Errorf("demo training: %w", err)
 	}
 
 	// A year of self-assessments against CSF 2.0, the city's minimum
