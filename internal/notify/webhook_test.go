@@ -174,7 +174,9 @@ func TestWebhookLimits(t *testing.T) {
 	defer endless.Close()
 	start := time.Now()
 	err := s.Send(t.Context(), hookMessage(endless.URL))
-	if err == nil || len(err.Error()) > 400 || time.Since(start) > 2*time.Second {
+	// A loose wall-clock bound: the server shares the process and the
+	// machine; an unbounded read would take far longer than this.
+	if err == nil || len(err.Error()) > 400 || time.Since(start) > 10*time.Second {
 		t.Errorf("endless answer: %d bytes of error after %v", len(err.Error()), time.Since(start))
 	}
 }
