@@ -73,7 +73,7 @@ func Clocks(inc *bulwark.Incident, now time.Time, warnAt float64) []ServiceClock
 		if since.IsZero() {
 			since = inc.DetectedAt
 		}
-		elapsed := max(stop.Sub(since), 0)
+		elapsed := max(stop.Sub(since), 0).Truncate(time.Second)
 		c := ServiceClock{Service: a.ID, Name: a.Name, Owner: a.Owner, Population: a.Population, Since: since,
 			Elapsed: bulwark.Duration(elapsed), RTO: a.RTO, MTD: a.MTD, Stage: StageOK, Running: running}
 		type mark struct {
