@@ -11,7 +11,7 @@ import (
 	"bulwark/internal/notify"
 )
 
-func TestBuildFromSettings(t *testing.T) {
+func TestLG04_BuildKeepsSecretsOutOfLogs(t *testing.T) {
 	st := openStore(t, false)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.yaml")

@@ -204,3 +204,46 @@ func TestRenderOutputCapped(t *testing.T) {
 		t.Errorf("body of %d bytes (%v)", len(b), err)
 	}
 }
+
+// FuzzEventText puts arbitrary text in every field of an event, renders
+// every bundled template for every audience and composes the e-mail: the
+// subject stays one clean line, the message has exactly Bulwark's headers
+// and parses, and no control or format character is left.
+func FuzzEventText(f *testing.F) {
+	for _, h := range hostileTexts {
+		f.Add(h, h)
+	}
+	m := DefaultMatrix()
+	smtp, err := NewSMTP(SMTPConfig{Host: "127.0.0.1", From: "bulwark@city.example"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, title, text string) {
+		ev := Event{Kind: SeverityChanged, IncidentID: "inc-1", OrgID: "water", Severity: 4, PreviousSeverity: 2, Title: title, Summary: text,
+			PublicAction: text, Target: title, Phase: title, At: time.Now()}
+		for _, aud := range bulwark.NotifyAudiences {
+			v := Redact(&ev, aud, "water", Facts{Services: []ServiceRef{{ID: "svc", Name: title}}, Visible: []string{"svc"}, OrgName: text})
+			v.Escalation = &Escalation{Audience: aud, Recipient: text}
+			for _, tmpl := range BundledTemplateNames() {
+				s, b, err := m.Render(tmpl, v)
+				if err != nil {
+					t.Fatalf("%s: %v", tmpl, err)
+				}
+				if strings.ContainsAny(s, "\r\n") || len(s) > maxSubject || len(b) > maxBody+64 {
+					t.Fatalf("%s: subject %q, body %d bytes", tmpl, s, len(b))
+				}
+				raw, err := smtp.compose(&Message{ID: "ntf-1", To: "a@b.example", Subject: s, Body: b}, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg, err := mail.ReadMessage(bytes.NewReader(raw))
+				if err != nil || len(msg.Header) != 11 {
+					t.Fatalf("%s: composed message: %v %v", tmpl, err, msg)
+				}
+				if dec, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil || dec != s {
+					t.Fatalf("%s: subject round trip %q != %q (%v)", tmpl, dec, s, err)
+				}
+			}
+		}
+	})
+}
