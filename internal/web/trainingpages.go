@@ -39,6 +39,8 @@ type TrainingRates struct {
 	Campaigns                 int
 	Completion, Click, Report string // "83.3 % (5 of 6)" or "–"
 	Reach                     string
+	// Cards split the totals for the cards: "83.3 %" and "5 of 6".
+	CompletionPct, CompletionOf, ClickPct, ClickOf, ReportPct, ReportOf string
 }
 
 // TrainingRow is one campaign of the list.
@@ -74,7 +76,20 @@ func trainingRates(org string, t training.Totals) TrainingRates {
 	if t.Reach > 0 {
 		reach = formatNumber(t.Reach)
 	}
-	return TrainingRates{Org: org, Campaigns: t.Campaigns, Completion: ratePct(t.Completion), Click: ratePct(t.Click), Report: ratePct(t.Report), Reach: reach}
+	out := TrainingRates{Org: org, Campaigns: t.Campaigns, Completion: ratePct(t.Completion), Click: ratePct(t.Click), Report: ratePct(t.Report), Reach: reach}
+	out.CompletionPct, out.CompletionOf = rateParts(t.Completion)
+	out.ClickPct, out.ClickOf = rateParts(t.Click)
+	out.ReportPct, out.ReportOf = rateParts(t.Report)
+	return out
+}
+
+// rateParts is a rate as "83.3 %" and "5 of 6" ("–" and "" when not
+// measured).
+func rateParts(r training.Rate) (string, string) {
+	if !r.Measured {
+		return "–", ""
+	}
+	return fmt.Sprintf("%.1f %%", 100*r.Value), formatNumber(r.Num) + " of " + formatNumber(r.Den)
 }
 
 // seriesChart turns series into the JSON of a chart: one series per
@@ -167,10 +182,11 @@ func (h *Handler) showTraining(w http.ResponseWriter, r *http.Request, p bulwark
 		switch c.Kind {
 		case bulwark.CampaignWorkforce:
 			row.Status = "in progress"
+			row.Completion = ratePct(v.Completion) + " so far"
 			if v.Due {
 				row.Status = "due day ended"
+				row.Completion = ratePct(v.Completion)
 			}
-			row.Completion = ratePct(v.Completion)
 			page.Workforce = append(page.Workforce, Option{Value: c.ID, Label: c.Title})
 		case bulwark.CampaignPhishing:
 			row.Status = fmt.Sprintf("%s sent", formatNumber(v.Sent))

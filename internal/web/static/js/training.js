@@ -1,7 +1,7 @@
 // The training dashboard's charts: one line (completion) or bar (click
 // rate) series per organization over the months, from the JSON in
 // data-chart-data ({labels, series: [{name, values}]}, values in % or
-// null). Organization names reach the tooltip HTML only escaped.
+// null; a line joins its measured months). Organization names reach the tooltip HTML only escaped.
 (function () {
   'use strict';
   var ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -20,7 +20,7 @@
     }
     var type = el.getAttribute('data-training-chart') === 'bar' ? 'bar' : 'line';
     var series = (data.series || []).map(function (s, i) {
-      return { name: String(s.name), type: type, data: s.values || [], connectNulls: false, showSymbol: true, symbolSize: 6,
+      return { name: String(s.name), type: type, data: s.values || [], connectNulls: type === 'line', showSymbol: true, symbolSize: 6,
         barMaxWidth: 18, itemStyle: { color: PALETTE[i % PALETTE.length] }, lineStyle: { width: 2 } };
     });
     el.setAttribute('data-series', String(series.length));
