@@ -21,8 +21,8 @@ const maxAckForm = 4 << 10
 // NotificationRow is one notification in a listing.
 type NotificationRow struct {
 	ID, Href, Status, Audience, Incident, Org, To, Subject, Channel string
-	Created, Due, Sent, Acked, AckBy, Escalated                   string
-	Overdue, CanAck                                               bool
+	Created, Due, Sent, Acked, AckBy, Escalated                     string
+	Overdue, CanAck                                                 bool
 }
 
 // NotificationsPage lists notifications.
