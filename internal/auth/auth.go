@@ -328,6 +328,13 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			if b, after := s.tokens.blocked(addr, now); b {
 				after, _ = RetryAfter(rateLimited(after))
 				w.Header().Set("Retry-After", strconv.Itoa(int(after.Seconds())))
+				if strings.HasPrefix(r.URL.Path, "/taxii2/") {
+					// TAXII 2.1 error message in the TAXII media type (section 3.6.1).
+					w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+					w.WriteHeader(http.StatusTooManyRequests)
+					w.Write([]byte(`{"title":"Too Many Requests","description":"too many invalid credentials; try again later","http_status":"429"}` + "\n"))
+					return
+				}
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusTooManyRequests)
 				w.Write([]byte(`{"error":{"code":"rate_limited","message":"too many invalid credentials; try again later"}}` + "\n"))

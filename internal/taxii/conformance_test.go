@@ -839,3 +839,17 @@ func TestSpec_5_8_Versions(t *testing.T) {
 	}
 	wantStatus(t, "unknown object", e.do(t, req{path: e.col(e.main) + "objects/indicator--00000000-0000-4000-8000-000000000000/versions/", user: e.port}), 404)
 }
+
+// §3.1: even the answer to an address that keeps sending bad credentials
+// (429) is in the TAXII media type.
+func TestSpec_3_1_RateLimitedInTAXIIMediaType(t *testing.T) {
+	e := newEnv(t)
+	var r *resp
+	for range 25 {
+		r = e.do(t, req{path: "/taxii2/", auth: "Bearer bwk_invalid"})
+	}
+	wantStatus(t, "after 25 bad tokens", r, http.StatusTooManyRequests)
+	if ct := r.Header.Get("Content-Type"); ct != taxii.MediaType || r.json(t)["http_status"] != "429" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("429: %q %s", ct, r.body)
+	}
+}
