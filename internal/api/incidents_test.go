@@ -250,3 +250,45 @@ func TestIncidentRoutesHostile(t *testing.T) {
 	}
 	t.Logf("%d hostile requests", n)
 }
+
+// FuzzIncidentBodies: any body is refused with EINVALID (or ETOOLARGE) or
+// decodes into an incident and a review whose times came from their strings.
+func FuzzIncidentBodies(f *testing.F) {
+	for _, s := range []string{incidentBody("x", "a:down"), `{"title":"x","detected_at":"2026-01-02T03:04:05Z","affected":[{"id":"a","effect":"down","since":"2026-01-02T03:00:00+01:00"}]}`,
+		`{"rev":1,"follow_ups":[{"kind":"task","title":"t","due":"2027-02-30"}]}`, `{"title":"x","title":"y"}`, `{"Title":"x"}`, `[]`, `{"affected":[1]}`, "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var d incidentDTO
+		if err := decodeJSONBytes([]byte(body), &d); err == nil {
+			inc, err := d.toIncident()
+			if err != nil {
+				if bulwark.ErrorCode(err) != bulwark.EINVALID {
+					t.Fatalf("toIncident error %v", err)
+				}
+			} else {
+				if (d.DetectedAt == "") != inc.DetectedAt.IsZero() || len(inc.Affected) != len(d.Affected) {
+					t.Fatalf("decoded %+v from %+v", inc, d)
+				}
+				if err := inc.ValidateNew(); err != nil && bulwark.ErrorCode(err) != bulwark.EINVALID {
+					t.Fatalf("validate error %v", err)
+				}
+			}
+		} else if c := bulwark.ErrorCode(err); c != bulwark.EINVALID && c != bulwark.ETOOLARGE {
+			t.Fatalf("decode error %v is %s", err, c)
+		}
+		var r reviewDTO
+		if err := decodeJSONBytes([]byte(body), &r); err == nil {
+			rv, err := r.toReview()
+			if err != nil {
+				if bulwark.ErrorCode(err) != bulwark.EINVALID {
+					t.Fatalf("toReview error %v", err)
+				}
+				return
+			}
+			if err := rv.Validate(); err != nil && bulwark.ErrorCode(err) != bulwark.EINVALID {
+				t.Fatalf("validate error %v", err)
+			}
+		}
+	})
+}
