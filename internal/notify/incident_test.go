@@ -1,0 +1,46 @@
+package notify_test
+
+import (
+	"testing"
+
+	"bulwark"
+	"bulwark/internal/baseline"
+	"bulwark/internal/incident"
+	"bulwark/internal/notify"
+)
+
+// TestIncidentServiceReportsThroughHook wires the incident service to the
+// notification service as internal/app does, reports an incident and
+// finds its event and the notifications the matrix asks for.
+func TestIncidentServiceReportsThroughHook(t *testing.T) {
+	st := openStore(t, false)
+	is := incident.New(st, baseline.New(st, nil), nil)
+	ns := notify.New(st, nil, notify.Config{}, nil)
+	is.SetNotifier(notify.Hook{S: ns})
+	inc, err := is.Create(as("water", bulwark.RoleAnalyst), &bulwark.Incident{Owner: "water", Title: "Chlorination PLC unreachable",
+		Description: "internal detail", Affected: []bulwark.Affected{{ID: "water-supply", Effect: bulwark.EffectDown}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := st.FindNotificationEvent(sys(), inc.ID+"/incident_created")
+	if err != nil {
+		t.Fatalf("the incident's event was not recorded: %v", err)
+	}
+	if ev.OrgID != "water" || ev.Title != inc.Title || ev.Severity != int(inc.Severity.Level) {
+		t.Errorf("event %+v", ev)
+	}
+	got := listAll(t, ns, as("water", bulwark.RoleViewer))
+	rules := map[string]bool{}
+	for _, n := range got {
+		rules[n.Rule] = true
+		if r := ns.Matrix().Rule(n.Rule); r == nil || !r.Matches(ev) {
+			t.Errorf("notification from rule %s, which does not match the event", n.Rule)
+		}
+	}
+	// The bundled matrix tells the incident's own organization from low
+	// severity up (water-supply is water's own: no partner is told).
+	if ev.Severity >= 1 && !rules["own-organization"] || rules["partners"] {
+		t.Errorf("severity %d: notifications from rules %v", ev.Severity, rules)
+	}
+	t.Logf("incident severity %d: %d notifications", ev.Severity, len(got))
+}
