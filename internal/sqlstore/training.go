@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -398,6 +399,10 @@ func (db *DB) putCompletions(ctx context.Context, q querier, campaign string, re
 		}
 		changed = append(changed, m)
 	}
+	// In key order: the primary key's B-tree is then filled page by page
+	// instead of at random places (pseudonyms are random), which keeps a
+	// large import within the page cache.
+	slices.SortFunc(changed, func(a, b bulwark.CompletionRecord) int { return strings.Compare(string(a.Person), string(b.Person)) })
 	for _, ch := range chunks(len(changed), trainingChunk) {
 		part := changed[ch[0]:ch[1]]
 		vals := make([]any, 0, 4*len(part))
@@ -471,6 +476,7 @@ func (db *DB) putPhishing(ctx context.Context, q querier, campaign string, recs 
 		}
 		changed = append(changed, m)
 	}
+	slices.SortFunc(changed, func(a, b bulwark.PhishingResult) int { return strings.Compare(string(a.Person), string(b.Person)) })
 	for _, ch := range chunks(len(changed), trainingChunk) {
 		part := changed[ch[0]:ch[1]]
 		vals := make([]any, 0, 7*len(part))
