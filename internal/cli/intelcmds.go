@@ -49,7 +49,7 @@ organization and user (audited as "cli:EMAIL"). Otherwise commands act as the
 local operator, who manages everything but never receives TLP:AMBER+STRICT or
 TLP:RED content; no command reads objects as another user.`,
 	}
-	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e))
+	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e), newIntelExportCmd(e))
 	return cmd
 }
 
@@ -352,5 +352,47 @@ someone else would be a way around TLP; users read through TAXII or the API.`,
 	cmd.Flags().StringVar(&col, "collection", "", "collection id or alias (required)")
 	cmd.Flags().BoolVar(&all, "all-versions", false, "every version, not only the latest")
 	addJSONFlag(cmd, e)
+	return cmd
+}
+
+func newIntelExportCmd(e *env) *cobra.Command {
+	var col, out string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export a collection as a STIX 2.1 bundle (what the local operator may see: CLEAR, GREEN, AMBER)",
+		Long: `Export writes the collection's objects that the local operator may see —
+TLP:CLEAR, TLP:GREEN and TLP:AMBER, never TLP:AMBER+STRICT or TLP:RED — as one
+STIX 2.1 bundle, with the TLP marking-definitions they use.`,
+		Example: "  bulwark intel export --collection ot -o ot.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if col == "" {
+				return usageError{"--collection is required"}
+			}
+			w := e.stdout
+			if out != "" && out != "-" {
+				f, err := os.Create(out)
+				if err != nil {
+					return fmt.Errorf("create %s: %w", out, err)
+				}
+				defer f.Close()
+				w = f
+			}
+			return e.withSharing("", func(ctx context.Context, db *sqlstore.DB, svc *sharing.Service) error {
+				n, err := svc.Export(ctx, col, all, w)
+				if err != nil {
+					return err
+				}
+				if out != "" && out != "-" && !e.quiet {
+					fmt.Fprintf(e.stderr, "%d objects written to %s\n", n, out)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&col, "collection", "", "collection id or alias (required)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (default: standard output)")
+	cmd.Flags().BoolVar(&all, "all-versions", false, "every version, not only the latest")
 	return cmd
 }

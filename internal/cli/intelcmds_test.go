@@ -76,6 +76,19 @@ func TestIntelCommands(t *testing.T) {
 	if len(items) != 1 {
 		t.Errorf("operator sees the RED object: %v", items)
 	}
+	// AC-07: the export carries what the operator may see, and the TLP
+	// definition it uses; never the RED or AMBER+STRICT objects.
+	bundle2 := mustRun(t, "--db", db, "intel", "export", "--collection", "ot")
+	var b struct {
+		Type    string           `json:"type"`
+		Objects []map[string]any `json:"objects"`
+	}
+	if err := json.Unmarshal([]byte(bundle2), &b); err != nil || b.Type != "bundle" || len(b.Objects) != 2 {
+		t.Fatalf("export: %v %s", err, bundle2)
+	}
+	if strings.Contains(bundle2, "C2 red") || strings.Contains(bundle2, "C2 strict") || !strings.Contains(bundle2, `"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"`) {
+		t.Errorf("export leaks or lacks the marking definition: %s", bundle2)
+	}
 	code, _, errOut = run(t, "", "--db", db, "intel", "publish", obj, "--collection", "ot", "--as", "ana@water.example", "--marking", "pink")
 	if code != exitInvalid || !strings.Contains(errOut, "--marking") {
 		t.Errorf("bad marking: %d %s", code, errOut)

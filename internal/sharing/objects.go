@@ -886,3 +886,47 @@ func ParseVersions(v string) (VersionFilter, error) {
 	}
 	return f, nil
 }
+
+// Export writes the objects of a collection that the caller may see as one
+// STIX 2.1 bundle (the latest version of each, or every version), with the
+// TLP marking-definitions they use: the export path (AC-07) goes through
+// the same rule as every other read. It returns the number of objects.
+func (s *Service) Export(ctx context.Context, col string, allVersions bool, w io.Writer) (int, error) {
+	q := Query{Limit: MaxPageSize}
+	if allVersions {
+		q.Versions = VersionFilter{All: true}
+	}
+	var objs []*stix.Object
+	seen := map[string]bool{}
+	used := map[bulwark.TLP]bool{}
+	next := ""
+	for {
+		page, err := s.Objects(ctx, col, q, next)
+		if err != nil {
+			return 0, err
+		}
+		for _, it := range page.Items {
+			o, err := stix.ParseObject(it.Body, stix.Limits{})
+			if err != nil {
+				return 0, fmt.Errorf("export %s: %w", it.STIXID, err)
+			}
+			objs = append(objs, o)
+			seen[o.ID()] = true
+			used[it.Marking] = true
+		}
+		if !page.More {
+			break
+		}
+		next = page.Next
+	}
+	for _, t := range bulwark.TLPs {
+		m, _ := stix.ParseMarking(string(t))
+		if d := m.MarkingDefinition(); used[t] && d != nil && !seen[d.ID()] {
+			objs = append(objs, d)
+		}
+	}
+	if err := stix.EncodeBundle(w, stix.NewBundleID(), objs); err != nil {
+		return 0, err
+	}
+	return len(objs), nil
+}
