@@ -237,3 +237,17 @@ func cleanLine(s string) bool {
 // Source is the provenance recorded with the objects the subscription
 // imports.
 func (f *IntelFeed) Source() string { return "feed:" + f.Name }
+
+// Status summarizes where a subscription stands: "paused", "failing" (its
+// last pull failed), "pending" (never pulled successfully) or "ok".
+func (f *IntelFeed) Status() string {
+	switch {
+	case f.Paused:
+		return "paused"
+	case f.Failures > 0:
+		return "failing"
+	case f.LastSuccess.IsZero():
+		return "pending"
+	}
+	return "ok"
+}

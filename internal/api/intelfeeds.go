@@ -104,24 +104,10 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// FeedStatus summarizes a subscription for lists: paused, never pulled,
-// failing, or ok.
-func FeedStatus(f *bulwark.IntelFeed) string {
-	switch {
-	case f.Paused:
-		return "paused"
-	case f.Failures > 0:
-		return "failing"
-	case f.LastSuccess.IsZero():
-		return "pending"
-	}
-	return "ok"
-}
-
 func toFeed(f *bulwark.IntelFeed) feedDTO {
 	return feedDTO{ID: f.ID, Org: f.Org, Name: f.Name, Description: f.Description, ServerURL: f.ServerURL, APIRoot: f.APIRoot,
 		Collection: f.Collection, Target: f.Target, Auth: string(f.Auth), Username: f.Username, HasSecret: f.HasSecret, CACert: f.CACert,
-		MinMarking: string(f.MinMarking), IntervalSeconds: int64(f.Interval / time.Second), Paused: f.Paused, Status: FeedStatus(f),
+		MinMarking: string(f.MinMarking), IntervalSeconds: int64(f.Interval / time.Second), Paused: f.Paused, Status: f.Status(),
 		AddedAfter: timePtr(f.AddedAfter), LastAttempt: timePtr(f.LastAttempt), LastSuccess: timePtr(f.LastSuccess), NextPull: timePtr(f.NextPull),
 		LastError: f.LastError, Failures: f.Failures, Imported: f.Imported, LastCount: f.LastCount, LastRejected: f.LastRejected,
 		CreatedBy: f.CreatedBy, CreatedByName: f.CreatedByName, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"bulwark/internal/api"
 	"bulwark/internal/auth"
 	"bulwark/internal/baseline"
 	"bulwark/internal/incident"
+	"bulwark/internal/intelfeed"
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
@@ -68,7 +70,10 @@ type Main struct {
 	// Sharing is the one intel-sharing service (its index of every
 	// collection is shared by TAXII and the other interfaces).
 	Sharing *sharing.Service
-	HTTP    *http.Server
+	// Feeds pulls partners' TAXII collections on schedule (River jobs in
+	// the store's database); Serve starts and stops it.
+	Feeds *intelfeed.Service
+	HTTP  *http.Server
 
 	ln net.Listener
 }
@@ -129,21 +134,27 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the job queue: %w", err)
 	}
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns}, a, cfg.Log)
-	if err != nil {
-		sims.Close()
-		return nil, fmt.Errorf("build web UI: %w", err)
-	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns}, a, cfg.Log)
 	sh := sharing.New(st, cfg.Log)
 	if st.Dialect() == "sqlite" && cfg.DB != ":memory:" {
 		// Bodies of shared intel are also kept in an append-only file
 		// beside the database, so that TAXII pages are read in one go.
 		sh.SetBodyLog(cfg.DB + ".taxii-bodies")
 	}
+	feeds, err := intelfeed.Open(ctx, st, sh, intelfeed.Config{DSN: cfg.DB, AllowLoopback: os.Getenv(intelfeed.AllowLoopbackEnv) == "1"}, cfg.Log)
+	if err != nil {
+		sims.Close()
+		return nil, fmt.Errorf("open the feed queue: %w", err)
+	}
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds}, a, cfg.Log)
+	if err != nil {
+		sims.Close()
+		feeds.Close()
+		return nil, fmt.Errorf("build web UI: %w", err)
+	}
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds}, a, cfg.Log)
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Sims: sims, Sharing: sh, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Sims: sims, Sharing: sh, Feeds: feeds, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.
@@ -170,6 +181,9 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err := m.Sims.Start(ctx); err != nil {
 		return err
 	}
+	if err := m.Feeds.Start(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- m.HTTP.Serve(m.ln) }()
 	select {
@@ -177,6 +191,7 @@ func (m *Main) Serve(ctx context.Context) error {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		m.Sims.Stop(stopCtx)
+		m.Feeds.Stop(stopCtx)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -192,6 +207,11 @@ func (m *Main) Serve(ctx context.Context) error {
 		if serr := m.Sims.Stop(stopCtx); serr != nil && err == nil {
 			err = serr
 		}
+		// Running feed pulls stop at a page boundary and go on from there
+		// when the server is back.
+		if ferr := m.Feeds.Stop(stopCtx); ferr != nil && err == nil {
+			err = ferr
+		}
 		if err != nil {
 			return fmt.Errorf("shut down: %w", err)
 		}
@@ -201,5 +221,5 @@ func (m *Main) Serve(ctx context.Context) error {
 
 // Close stops the job queue and releases the store.
 func (m *Main) Close() error {
-	return errors.Join(m.Sims.Close(), m.Sharing.Close(), m.Store.Close())
+	return errors.Join(m.Sims.Close(), m.Feeds.Close(), m.Sharing.Close(), m.Store.Close())
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"bulwark"
@@ -96,9 +97,10 @@ type Service struct {
 	sh     *sharing.Service
 	cfg    Config
 	log    *slog.Logger
-	sealer *Sealer
-	keyErr error
-	holder string // this process's lease holder prefix
+	keyOnce sync.Once
+	sealer  *Sealer
+	keyErr  error
+	holder  string // this process's lease holder prefix
 	q      *queue
 }
 
@@ -110,18 +112,26 @@ func New(st bulwark.Store, sh *sharing.Service, cfg Config, log *slog.Logger) *S
 	}
 	cfg = cfg.withDefaults()
 	s := &Service{st: st, sh: sh, cfg: cfg, log: log}
-	key := cfg.Key
-	if key == nil {
-		key, s.keyErr = LoadKey(cfg.DSN)
-	}
-	if s.keyErr == nil {
-		s.sealer, s.keyErr = NewSealer(key)
-	}
 	var b [6]byte
 	rand.Read(b[:])
 	host, _ := os.Hostname()
 	s.holder = fmt.Sprintf("%s:%d:%s", cut(host, 60), os.Getpid(), hex.EncodeToString(b[:]))
 	return s
+}
+
+// sealing returns the sealer, loading the key on first use (so that a
+// store whose feeds carry no credentials never needs one).
+func (s *Service) sealing() (*Sealer, error) {
+	s.keyOnce.Do(func() {
+		key := s.cfg.Key
+		if key == nil {
+			key, s.keyErr = LoadKey(s.cfg.DSN)
+		}
+		if s.keyErr == nil {
+			s.sealer, s.keyErr = NewSealer(key)
+		}
+	})
+	return s.sealer, s.keyErr
 }
 
 func principal(ctx context.Context) (bulwark.Principal, error) {
@@ -217,10 +227,11 @@ func (s *Service) seal(in *Input, org string) ([]byte, error) {
 	if secret == "" || in.Auth == bulwark.FeedAuthNone {
 		return nil, nil
 	}
-	if s.keyErr != nil {
-		return nil, s.keyErr
+	sealer, err := s.sealing()
+	if err != nil {
+		return nil, err
 	}
-	return s.sealer.Seal(secret, org)
+	return sealer.Seal(secret, org)
 }
 
 func (in *Input) feed() *bulwark.IntelFeed {
@@ -403,10 +414,11 @@ func (s *Service) client(f *bulwark.IntelFeed) (*taxiiclient.Client, error) {
 		opt.RootCAs = pool
 	}
 	if len(f.Secret) > 0 && f.Auth != bulwark.FeedAuthNone {
-		if s.keyErr != nil {
-			return nil, s.keyErr
+		sealer, err := s.sealing()
+		if err != nil {
+			return nil, err
 		}
-		secret, err := s.sealer.Open(f.Secret, f.Org)
+		secret, err := sealer.Open(f.Secret, f.Org)
 		if err != nil {
 			return nil, err
 		}
@@ -454,3 +466,8 @@ func cut(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// AllowLoopbackEnv names the environment variable ("1") with which the
+// server and the CLI let feeds reach loopback addresses (a partner's
+// server on the same machine, tests).
+const AllowLoopbackEnv = "BULWARK_FEEDS_ALLOW_LOOPBACK"

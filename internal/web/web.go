@@ -27,8 +27,10 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/httperr"
 	"bulwark/internal/incident"
+	"bulwark/internal/intelfeed"
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
+	"bulwark/internal/sharing"
 	"bulwark/internal/simrun"
 	"bulwark/internal/vulns"
 )
@@ -68,6 +70,9 @@ type Handler struct {
 	// loginKey signs the anti-forgery token of the login form, which has
 	// no session to bind a token to yet.
 	loginKey []byte
+
+	// intelFeedSvc lists intel feed subscriptions and queues pulls.
+	intelFeedSvc *intelfeed.Service
 }
 
 // New parses the templates and returns the handler of every page and of
@@ -87,6 +92,9 @@ type Services struct {
 	Sims      *simrun.Service
 	Incidents *incident.Service
 	Notify    *notify.Service
+	// Feeds manages intel feed subscriptions; a nil one has no job queue
+	// (its "pull now" is refused).
+	Feeds *intelfeed.Service
 }
 
 // NewWith is New with the process's services.
@@ -112,6 +120,9 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Notify == nil {
 		svc.Notify = notify.New(st, nil, notify.Config{}, log)
 	}
+	if svc.Feeds == nil {
+		svc.Feeds = intelfeed.New(st, sharing.New(st, log), intelfeed.Config{}, log)
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -120,7 +131,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, notify: svc.Notify, sims: svc.Sims, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, notify: svc.Notify, sims: svc.Sims, intelFeedSvc: svc.Feeds, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -178,6 +189,8 @@ func (h *Handler) routes() {
 	h.incidentRoutes()
 	h.trainingRoutes()
 	h.mux.Handle("GET /notifications", h.user(h.notifications))
+	h.mux.Handle("GET /intel/feeds", h.user(h.intelFeeds))
+	h.mux.Handle("POST /intel/feeds/{id}/pull", h.user(h.pullIntelFeed))
 	h.mux.Handle("GET /notifications/{id}", h.user(h.notificationPage))
 	h.mux.Handle("POST /notifications/{id}/ack", h.user(h.ackNotification))
 	// An e-mail's ack link: no login, the token is the credential.
