@@ -6,10 +6,11 @@ package taxii_test
 // an oracle written here from the rules (not with sharing.CanSee). Paths:
 // the service's listing, manifest, object, versions and counts, and over
 // HTTP TAXII's objects, manifest, object by id, versions, collections and
-// status. Any object, id or existence leaking to someone outside its
-// audience is a violation.
+// status, and the export (a STIX bundle, AC-07). Any object, id or
+// existence leaking to someone outside its audience is a violation.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -392,6 +393,27 @@ func (x *world) checkService(t *testing.T, u *sharingtest.User) {
 				}
 				x.compareSet("service "+kind, u, colID, itemsByID(items), all)
 			}
+		}
+		// AC-07: the export path (a STIX bundle) carries the same set.
+		var buf bytes.Buffer
+		if _, err := svc.Export(u.Ctx(), colID, true, &buf); err == nil {
+			var b struct {
+				Objects []struct {
+					Type     string `json:"type"`
+					ID       string `json:"id"`
+					Modified string `json:"modified"`
+				} `json:"objects"`
+			}
+			json.Unmarshal(buf.Bytes(), &b)
+			got := map[string][]string{}
+			for _, o := range b.Objects {
+				if o.Type != "marking-definition" {
+					got[o.ID] = append(got[o.ID], o.Modified)
+				}
+			}
+			x.compareSet("service export", u, colID, got, true)
+		} else if canRead {
+			t.Fatalf("export: %v", err)
 		}
 		n, err := svc.Count(u.Ctx(), colID, sharing.Query{Versions: sharing.VersionFilter{All: true}})
 		want := 0
