@@ -533,9 +533,13 @@ func (db *DB) UpdateIncident(ctx context.Context, id string, fn func(inc *bulwar
 		}
 		var newTasks []bulwark.IncidentTask
 		for _, t := range inc.Tasks {
-			if t.ID == "" {
-				newTasks = append(newTasks, t)
+			if t.ID != "" {
+				continue
 			}
+			if !slices.ContainsFunc(inc.Parties, func(p bulwark.IncidentParty) bool { return p.Org == t.Org }) {
+				return bulwark.Errorf(bulwark.EINVALID, "task %q: %s takes no part in the incident", truncate(t.Title, 60), truncate(t.Org, 64))
+			}
+			newTasks = append(newTasks, t)
 		}
 		if err := db.insertTasks(ctx, q, sc, id, newTasks, now); err != nil {
 			return err

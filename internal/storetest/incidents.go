@@ -187,6 +187,10 @@ func testIncidentWrites(t *testing.T, st bulwark.Store) {
 	wantCode(t, "viewer reports", st.CreateIncident(incAs("water", bulwark.RoleViewer), &bulwark.Incident{Title: "x", Phase: bulwark.PhaseDetection}, nil), bulwark.EFORBIDDEN)
 	wantCode(t, "affected party changes the phase", st.UpdateIncident(incAs("power", bulwark.RoleAdmin), inc.ID, noop), bulwark.EFORBIDDEN)
 	wantCode(t, "reporter's viewer changes the phase", st.UpdateIncident(incAs("water", bulwark.RoleViewer), inc.ID, noop), bulwark.EFORBIDDEN)
+	wantCode(t, "task for a stranger", st.UpdateIncident(incAs("water", bulwark.RoleAnalyst), inc.ID, func(x *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
+		x.Tasks = append(x.Tasks, bulwark.IncidentTask{Title: "x", Org: "port"})
+		return nil, nil
+	}), bulwark.EINVALID)
 	wantCode(t, "bad timeline entry", st.UpdateIncident(incAs("water", bulwark.RoleAnalyst), inc.ID, func(*bulwark.Incident) ([]bulwark.TimelineEntry, error) {
 		return []bulwark.TimelineEntry{{Kind: "note", Text: ""}}, nil
 	}), bulwark.EINVALID)
