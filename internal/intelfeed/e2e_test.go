@@ -231,7 +231,9 @@ func TestE2EScheduledPullBetweenTwoServers(t *testing.T) {
 	}
 }
 
-func tlsConfig(pool *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12} }
+func tlsConfig(pool *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
 
 func mustCityPEM(t *testing.T, in *instance) string {
 	t.Helper()

@@ -93,15 +93,15 @@ func (c Config) withDefaults() Config {
 
 // Service manages subscriptions and pulls them.
 type Service struct {
-	st     bulwark.Store
-	sh     *sharing.Service
-	cfg    Config
-	log    *slog.Logger
+	st      bulwark.Store
+	sh      *sharing.Service
+	cfg     Config
+	log     *slog.Logger
 	keyOnce sync.Once
 	sealer  *Sealer
 	keyErr  error
 	holder  string // this process's lease holder prefix
-	q      *queue
+	q       *queue
 }
 
 // New returns a Service without a job queue: subscriptions can be managed
