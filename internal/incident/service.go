@@ -51,6 +51,10 @@ type Service struct {
 
 	mu       sync.Mutex
 	walker   *Walker // of the last graph analysed
+	// facts are the sectors and targets of every service, read once per
+	// graph (city version) with the walker.
+	facts      map[string]serviceFacts
+	factsGraph *depgraph.Graph
 	notifier Notifier
 	now      func() time.Time
 	policy   Policy
@@ -167,6 +171,44 @@ func (s *Service) walkerFor(g *depgraph.Graph) *Walker {
 	s.walker = w
 	s.mu.Unlock()
 	return w
+}
+
+// serviceFacts is what an incident copies of a service.
+type serviceFacts struct {
+	sector     bulwark.Sector
+	population int64
+	rto, mtd   time.Duration
+}
+
+// factsFor returns the facts of every service of g's city, read once per
+// graph: the graph changes with the city version, and so may they.
+func (s *Service) factsFor(ctx context.Context, g *depgraph.Graph) (map[string]serviceFacts, error) {
+	s.mu.Lock()
+	if s.factsGraph == g && s.facts != nil {
+		f := s.facts
+		s.mu.Unlock()
+		return f, nil
+	}
+	s.mu.Unlock()
+	out := map[string]serviceFacts{}
+	opt := bulwark.ListOptions{Limit: bulwark.MaxPageSize}
+	for {
+		p, err := s.st.ListServices(sysCtx(ctx), opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, sv := range p.Items {
+			out[sv.ID] = serviceFacts{sector: sv.Sector, population: sv.Population, rto: sv.Targets.RTO, mtd: sv.Targets.MaxTolerableDowntime}
+		}
+		if p.Next == "" {
+			break
+		}
+		opt.After = p.Next
+	}
+	s.mu.Lock()
+	s.facts, s.factsGraph = out, g
+	s.mu.Unlock()
+	return out, nil
 }
 
 func (s *Service) analysis(ctx context.Context) (*depgraph.Analysis, error) {
@@ -493,6 +535,7 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 	slices.Sort(nodes)
 
 	var cat bulwark.Category
+	var facts map[string]serviceFacts
 	zones := map[string]bool{}
 	sectors := map[bulwark.Sector]bool{}
 	out := make([]bulwark.Affected, 0, len(nodes))
@@ -506,12 +549,22 @@ func (s *Service) derive(ctx context.Context, an *depgraph.Analysis, inc *bulwar
 		}
 		switch g.Kind(x) {
 		case bulwark.KindService:
-			svc, err := s.st.FindService(sys, a.ID)
-			if err != nil {
-				return nil, Facts{}, nil, fmt.Errorf("read affected service %s: %w", a.ID, err)
+			if facts == nil {
+				var err error
+				if facts, err = s.factsFor(ctx, g); err != nil {
+					return nil, Facts{}, nil, err
+				}
 			}
-			a.Sector, a.Population = svc.Sector, svc.Population
-			a.RTO, a.MTD = bulwark.Duration(svc.Targets.RTO), bulwark.Duration(svc.Targets.MaxTolerableDowntime)
+			sf, ok := facts[a.ID]
+			if !ok { // created since the graph was read: read it alone
+				svc, err := s.st.FindService(sys, a.ID)
+				if err != nil {
+					return nil, Facts{}, nil, fmt.Errorf("read affected service %s: %w", a.ID, err)
+				}
+				sf = serviceFacts{sector: svc.Sector, population: svc.Population, rto: svc.Targets.RTO, mtd: svc.Targets.MaxTolerableDowntime}
+			}
+			a.Sector, a.Population = sf.sector, sf.population
+			a.RTO, a.MTD = bulwark.Duration(sf.rto), bulwark.Duration(sf.mtd)
 			critical := an.Category(x).Availability == bulwark.LevelHigh
 			switch a.Effect {
 			case bulwark.EffectDown:
