@@ -49,7 +49,7 @@ type isac struct {
 	pem     string
 }
 
-func newISAC(t *testing.T) *isac {
+func newISAC(t testing.TB) *isac {
 	t.Helper()
 	w := sharingtest.Open(t, false, sharingtest.Orgs("isac", "city-member"))
 	i := &isac{w: w}
@@ -101,7 +101,7 @@ type city struct {
 	logs                  *bytes.Buffer
 }
 
-func newCity(t *testing.T, cfg Config) *city {
+func newCity(t testing.TB, cfg Config) *city {
 	t.Helper()
 	w := sharingtest.Open(t, false, sharingtest.Orgs("city", "water", "power", "port"))
 	c := &city{w: w, logs: &bytes.Buffer{}}
@@ -143,7 +143,7 @@ func newCity(t *testing.T, cfg Config) *city {
 }
 
 // subscribe adds a feed of the ISAC's collection, as the city's admin.
-func (c *city) subscribe(t *testing.T, i *isac, mod func(*Input)) *bulwark.IntelFeed {
+func (c *city) subscribe(t testing.TB, i *isac, mod func(*Input)) *bulwark.IntelFeed {
 	t.Helper()
 	in := Input{Name: "ISAC indicators", ServerURL: i.srv.URL + "/taxii2/", Collection: i.col, Target: c.intel,
 		Auth: bulwark.FeedAuthBasic, Username: i.reader.Email, Password: i.reader.Password, CACert: i.pem, Interval: time.Hour}
