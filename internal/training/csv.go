@@ -79,8 +79,10 @@ type ReadOptions struct {
 	// Pseudonymize turns a normalized person identifier into its
 	// reference; the identifier itself is never kept.
 	Pseudonymize func(normalized string) bulwark.PersonRef
-	// MaxBytes caps the file (0: MaxCSVBytes).
+	// MaxBytes caps the file (0: MaxCSVBytes) and MaxRows its data rows
+	// (0: MaxCSVRows); neither can be raised beyond the defaults.
 	MaxBytes int64
+	MaxRows  int
 	// Progress, when set, is called with the rows read so far (every
 	// 10,000 rows and at the end).
 	Progress func(rows int)
@@ -167,6 +169,9 @@ func open(name string, rd io.Reader, opt ReadOptions, aliases map[string]string,
 	}
 	if opt.MaxBytes <= 0 || opt.MaxBytes > MaxCSVBytes {
 		opt.MaxBytes = MaxCSVBytes
+	}
+	if opt.MaxRows <= 0 || opt.MaxRows > MaxCSVRows {
+		opt.MaxRows = MaxCSVRows
 	}
 	br := bufio.NewReader(&countingReader{r: rd, max: opt.MaxBytes, name: name})
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
@@ -304,8 +309,8 @@ func (r *reader) rows(fn func(line int, rec []string)) (int, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
-		if n++; n > MaxCSVRows {
-			return n, tooLarge(r.name, fmt.Sprintf("more than %d rows; split the file", MaxCSVRows))
+		if n++; n > r.opt.MaxRows {
+			return n, tooLarge(r.name, fmt.Sprintf("more than %d rows; split the file", r.opt.MaxRows))
 		}
 		if len(rec) != len(r.header) {
 			r.add(line, 0, "", "the row has %d cells but the header has %d columns", len(rec), len(r.header))

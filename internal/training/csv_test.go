@@ -217,17 +217,17 @@ func TestReadProblems(t *testing.T) {
 func TestReadCaps(t *testing.T) {
 	t.Run("file over the cap", func(t *testing.T) {
 		o := opts()
-		o.MaxBytes = 1 << 20
-		big := io.MultiReader(strings.NewReader("email,completed_at\n"), &repeat{line: []byte("a@b.c,2026-01-01\n"), n: (1 << 20) / 17})
+		o.MaxBytes = 256 << 10
+		big := io.MultiReader(strings.NewReader("email,completed_at\n"), &repeat{line: []byte("a@b.c,2026-01-01\n"), n: (256 << 10) / 17})
 		_, err := ReadCompletions("big.csv", big, o)
-		if bulwark.ErrorCode(err) != bulwark.ETOOLARGE || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		if bulwark.ErrorCode(err) != bulwark.ETOOLARGE || !strings.Contains(err.Error(), "larger than 262144 bytes") {
 			t.Errorf("got %v, want too large", err)
 		}
 		// Exactly at the cap is fine.
 		head := "email,completed_at\n"
-		body := strings.Repeat("a@b.c,2026-01-01\n", ((1<<20)-len(head))/17)
-		body += strings.Repeat("\n", (1<<20)-len(head)-len(body))
-		if got, err := ReadCompletions("edge.csv", strings.NewReader(head+body), o); err != nil || got.Rows != ((1<<20)-len(head))/17 {
+		body := strings.Repeat("a@b.c,2026-01-01\n", ((256<<10)-len(head))/17)
+		body += strings.Repeat("\n", (256<<10)-len(head)-len(body))
+		if got, err := ReadCompletions("edge.csv", strings.NewReader(head+body), o); err != nil || got.Rows != ((256<<10)-len(head))/17 {
 			t.Errorf("file of exactly the cap: %v", err)
 		}
 	})
@@ -239,10 +239,21 @@ func TestReadCaps(t *testing.T) {
 		}
 	})
 	t.Run("too many rows", func(t *testing.T) {
-		many := io.MultiReader(strings.NewReader("email,completed_at\n"), &repeat{line: []byte("a,\n"), n: MaxCSVRows + 1})
-		_, err := ReadCompletions("many.csv", many, opts())
-		if bulwark.ErrorCode(err) != bulwark.ETOOLARGE || !strings.Contains(err.Error(), "500000 rows") {
+		o := opts()
+		o.MaxRows = 1000
+		many := io.MultiReader(strings.NewReader("email,completed_at\n"), &repeat{line: []byte("a,\n"), n: 1001})
+		_, err := ReadCompletions("many.csv", many, o)
+		if bulwark.ErrorCode(err) != bulwark.ETOOLARGE || !strings.Contains(err.Error(), "more than 1000 rows") {
 			t.Errorf("got %v", err)
+		}
+		if got, err := ReadCompletions("many.csv", io.MultiReader(strings.NewReader("email,completed_at\n"), &repeat{line: []byte("a,\n"), n: 1000}), o); err != nil || got.Rows != 1000 {
+			t.Errorf("exactly at the cap: %v", err)
+		}
+		// The cap cannot be raised.
+		o.MaxRows, o.MaxBytes = MaxCSVRows+1, MaxCSVBytes+1
+		r, _ := open("x.csv", strings.NewReader("email,completed_at\n"), o, completionAliases, []string{"person", "completed_at"})
+		if r.opt.MaxRows != MaxCSVRows || r.opt.MaxBytes != MaxCSVBytes {
+			t.Errorf("caps raised to %d rows, %d bytes", r.opt.MaxRows, r.opt.MaxBytes)
 		}
 	})
 	t.Run("long row", func(t *testing.T) {
