@@ -49,15 +49,15 @@ type Service struct {
 	graphs Baselines
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	walker   *Walker // of the last graph analysed
+	mu     sync.Mutex
+	walker *Walker // of the last graph analysed
 	// facts are the sectors and targets of every service, read once per
 	// graph (city version) with the walker.
 	facts      map[string]serviceFacts
 	factsGraph *depgraph.Graph
-	notifier Notifier
-	now      func() time.Time
-	policy   Policy
+	notifier   Notifier
+	now        func() time.Time
+	policy     Policy
 }
 
 // New returns a Service over st; bs supplies the analysed city graph and
