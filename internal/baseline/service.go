@@ -13,7 +13,6 @@ import (
 	"bulwark/internal/catalog"
 	"bulwark/internal/depgraph"
 	"bulwark/internal/ssvc"
-	"bulwark/internal/training"
 )
 
 // Service is the baselines capability over a store: catalogs,
@@ -446,7 +445,7 @@ func (s *Service) Gather(ctx context.Context) (*Data, map[string]Scope, error) {
 	if d.Risks, err = s.st.ListRisks(ctx, bulwark.RiskFilter{}); err != nil {
 		return nil, nil, err
 	}
-	if d.Training, err = s.st.TallyCampaigns(ctx, bulwark.CampaignFilter{Since: now.Add(-training.Window - 48*time.Hour)}); err != nil {
+	if d.Training, err = s.trainingTallies(ctx, d.Orgs, now); err != nil {
 		return nil, nil, err
 	}
 	if d.Incidents, err = s.st.ListIncidents(ctx, bulwark.IncidentFilter{Since: now.Add(-IncidentWindow - 90*24*time.Hour), WithAffected: true}); err != nil {

@@ -52,3 +52,55 @@ func TestTrainingIndicator(t *testing.T) {
 		t.Errorf("city org: %+v", c)
 	}
 }
+
+// TestTrainingIndicatorScope: an organization's training counts reach the
+// indicators of whoever sees that organization (as its recorded history
+// does), never those of anyone else; no campaign or person is shown.
+func TestTrainingIndicatorScope(t *testing.T) {
+	s, db := openHarbor(t)
+	s.SetClock(time.Now)
+	water := userCtx("city-water", bulwark.RoleAnalyst)
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	c := &bulwark.Campaign{Kind: bulwark.CampaignWorkforce, Title: "Secret course title", Start: day.AddDate(0, -1, 0), Due: day.AddDate(0, 0, -3), AudienceSize: 4}
+	if err := db.CreateCampaign(water, c); err != nil {
+		t.Fatal(err)
+	}
+	var recs []bulwark.CompletionRecord
+	for i := range 3 {
+		recs = append(recs, bulwark.CompletionRecord{Person: bulwark.PersonRef(strings.Repeat("0", 31) + string(rune('1'+i))), CompletedAt: day.AddDate(0, 0, -5)})
+	}
+	if _, err := db.PutTrainingRecords(water, c.ID, bulwark.TrainingBatch{Completions: recs}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who      string
+		org      string // whose snapshot
+		measured bool
+	}{
+		{"city-water", "city-water", true},
+		{"city-ciso", "city-water", true}, // water shares its model with the CISO's office
+		{"city-ciso", "", true},           // the CISO's "city": the organizations it sees
+		{"harbor-power", "", false},       // power sees only itself
+	} {
+		city, orgs, err := s.Readiness(userCtx(tc.who, bulwark.RoleViewer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := city
+		for _, o := range orgs {
+			if o.Org == tc.org {
+				snap = o
+			}
+		}
+		if tc.org != "" && snap.Org != tc.org {
+			t.Fatalf("%s sees no snapshot of %s", tc.who, tc.org)
+		}
+		v := indicator(t, snap, "training")
+		if v.Measured != tc.measured || (tc.measured && !near(v.Score, 0.75)) {
+			t.Errorf("%s, snapshot %q: %+v", tc.who, tc.org, v)
+		}
+		if strings.Contains(v.Detail, "Secret") {
+			t.Errorf("the indicator names a campaign: %q", v.Detail)
+		}
+	}
+}
