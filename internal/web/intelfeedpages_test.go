@@ -85,6 +85,9 @@ func TestIntelFeedsPage(t *testing.T) {
 	if strings.Contains(body, "Pull now") {
 		t.Error("an analyst is offered Pull now")
 	}
+	if !strings.Contains(body, `aria-current="page">Intel feeds`) {
+		t.Error("the navigation does not mark Intel feeds")
+	}
 	// Another organization sees none of it.
 	bob := e.loggedIn("bob@port.example")
 	if _, body := e.get(bob, "/intel/feeds"); strings.Contains(body, "ISAC indicators") || !strings.Contains(body, "No feeds yet") {
