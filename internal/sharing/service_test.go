@@ -286,11 +286,11 @@ func TestAC02_MarkingMonotonicity(t *testing.T) {
 
 func TestPagingStableUnderInserts(t *testing.T) {
 	f := newFixture(t)
-	// 250 objects in one post share one date_added; paging by 7 while more
-	// arrive sees each exactly once, in order.
+	// 3,000 objects in one post share one date_added; paging by 97 while
+	// more arrive sees each exactly once, in order.
 	var objs []*stix.Object
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	for range 250 {
+	for range 3000 {
 		o, err := stix.ParseObject(indicator(newID(), now, stix.TLPGreenID), stix.Limits{})
 		if err != nil {
 			t.Fatal(err)
@@ -303,8 +303,9 @@ func TestPagingStableUnderInserts(t *testing.T) {
 	seen := map[string]bool{}
 	var last time.Time
 	next := ""
+	added := 0
 	for pages := 0; ; pages++ {
-		page, err := f.w.Svc.Objects(f.port.Ctx(), f.col, sharing.Query{Limit: 7}, next)
+		page, err := f.w.Svc.Objects(f.port.Ctx(), f.col, sharing.Query{Limit: 97}, next)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,19 +318,20 @@ func TestPagingStableUnderInserts(t *testing.T) {
 			}
 			seen[it.STIXID], last = true, it.DateAdded
 		}
-		if pages == 3 {
+		if pages%5 == 3 {
 			o, _ := stix.ParseObject(indicator(newID(), now, stix.TLPGreenID), stix.Limits{})
 			if _, err := f.w.Svc.AddObjects(f.water.Ctx(), f.col, []*stix.Object{o}, sharing.AddOptions{}); err != nil {
 				t.Fatal(err)
 			}
+			added++
 		}
 		if !page.More {
 			break
 		}
 		next = page.Next
 	}
-	if len(seen) != 251 {
-		t.Errorf("saw %d objects, want 251", len(seen))
+	if len(seen) != 3000+added || added < 5 {
+		t.Errorf("saw %d objects, want %d", len(seen), 3000+added)
 	}
 	// TX-02: a cursor is bound to its query; tampering is refused.
 	page, _ := f.w.Svc.Objects(f.port.Ctx(), f.col, sharing.Query{Limit: 5}, "")
