@@ -103,7 +103,13 @@ type city struct {
 
 func newCity(t testing.TB, cfg Config) *city {
 	t.Helper()
-	w := sharingtest.Open(t, false, sharingtest.Orgs("city", "water", "power", "port"))
+	return newCityOn(t, false, cfg)
+}
+
+// newCityOn is newCity on SQLite or (pg) PostgreSQL.
+func newCityOn(t testing.TB, pg bool, cfg Config) *city {
+	t.Helper()
+	w := sharingtest.Open(t, pg, sharingtest.Orgs("city", "water", "power", "port"))
 	c := &city{w: w, logs: &bytes.Buffer{}}
 	c.admin = w.AddUser(t, "city", bulwark.RoleAdmin)
 	c.analyst = w.AddUser(t, "city", bulwark.RoleAnalyst)
