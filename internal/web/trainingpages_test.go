@@ -184,3 +184,72 @@ func TestTrainingPayloadsEscaped(t *testing.T) {
 		t.Errorf("unescaped payload in the page: %s\n%s", s, body[max(0, i-300):min(len(body), i+200)])
 	}
 }
+
+// TestTrainingRefusals: an upload beyond the cap, a form that is not
+// multipart, a cross-site post and a missing file are refused with a clear
+// status, and store nothing.
+func TestTrainingRefusals(t *testing.T) {
+	e := newEnv(t, webtest.Options{})
+	alice := e.loggedIn("alice@water.example")
+	e.postForm(alice, "/training/campaigns", url.Values{"kind": {"workforce"}, "title": {"Course"}, "start": {trainingDay(-30)}, "due": {trainingDay(-2)}})
+	wf := campaignID(t, e.st, webtest.OrgWater, "Course")
+	_, page := e.get(alice, "/training")
+	token := tokenRE.FindStringSubmatch(page)[1]
+
+	// 65 MiB: refused as too large.
+	big := "Email,Completion Date\n" + strings.Repeat("someone@water.example,2026-01-01\n", (65<<20)/33)
+	if res, body := e.upload(alice, token, "completions", wf, "big.csv", big); res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 64 MiB") {
+		t.Errorf("65 MiB upload: %d", res.StatusCode)
+	}
+	// Not multipart.
+	res, err := alice.PostForm(e.srv.URL+"/training/import", url.Values{"csrf_token": {token}, "campaign": {wf}, "kind": {"completions"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Errorf("urlencoded upload: %d", res.StatusCode)
+	}
+	// Cross-site.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/training/campaigns", strings.NewReader(url.Values{"csrf_token": {token}, "kind": {"citizen"}, "title": {"x"}, "start": {trainingDay(0)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err = alice.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Errorf("cross-site post: %d", res.StatusCode)
+	}
+	// Unknown kind, unknown campaign, bad numbers.
+	for name, c := range map[string]struct {
+		kind, campaign string
+		status         int
+	}{
+		"unknown kind":     {"grades", wf, 400},
+		"unknown campaign": {"completions", "cmp-0000000000000000", 404},
+		"hostile campaign": {"completions", "'; DROP TABLE training_campaigns;--", 404},
+	} {
+		if res, _ := e.upload(alice, token, c.kind, c.campaign, "x.csv", "Email,Completion Date\na@w,2026-01-01\n"); res.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d", name, res.StatusCode, c.status)
+		}
+	}
+	for name, v := range map[string]url.Values{
+		"size not a number": {"kind": {"citizen"}, "title": {"x"}, "start": {trainingDay(0)}, "audience_size": {"many"}},
+		"bad date":          {"kind": {"citizen"}, "title": {"x"}, "start": {"2026-02-30"}},
+		"year 1":            {"kind": {"citizen"}, "title": {"x"}, "start": {"0001-01-01"}},
+		"huge title":        {"kind": {"citizen"}, "title": {strings.Repeat("t", 400)}, "start": {trainingDay(0)}},
+	} {
+		if res, _ := e.postForm(alice, "/training/campaigns", v); res.StatusCode != 400 {
+			t.Errorf("%s: %d", name, res.StatusCode)
+		}
+	}
+	if rs, _ := e.st.ListCompletions(bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal()), wf); len(rs) != 0 {
+		t.Errorf("%d records stored by refused requests", len(rs))
+	}
+	cs, _ := e.st.ListCampaigns(bulwark.WithPrincipal(context.Background(), bulwark.SystemPrincipal()), bulwark.CampaignFilter{})
+	if len(cs) != 1 {
+		t.Errorf("%d campaigns, want 1", len(cs))
+	}
+}
