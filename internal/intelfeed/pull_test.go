@@ -318,3 +318,26 @@ func TestRestartSafety(t *testing.T) {
 		t.Errorf("cursor %v, want %v", st.AddedAfter, lastAdded(t, i))
 	}
 }
+
+// TestNoDateHeaders: a partner that sends no X-TAXII-Date-Added headers
+// leaves the cursor in place; every pull reads the collection again and
+// recognizes what is held.
+func TestNoDateHeaders(t *testing.T) {
+	p := newFakePartner(t)
+	p.noDates = true
+	c := newCity(t, Config{PageSize: 7})
+	base := time.Now().UTC().Add(-time.Hour)
+	for k := range 20 {
+		p.add(base.Add(time.Duration(k)*time.Second), obj(t, newID("indicator"), base, []string{stix.Clear.ID()}, nil))
+	}
+	f := c.subscribeFake(t, p, nil)
+	if res := c.pull(t, f.ID); res.Err != nil || res.New != 20 || res.Pages != 3 {
+		t.Fatalf("first pull: %+v", res)
+	}
+	if res := c.pull(t, f.ID); res.Err != nil || res.New != 0 || res.Duplicates != 20 {
+		t.Errorf("second pull: %+v", res)
+	}
+	if st := c.feed(t, f.ID); !st.AddedAfter.IsZero() || st.Imported != 20 {
+		t.Errorf("state: %+v", st.IntelFeedState)
+	}
+}

@@ -256,6 +256,7 @@ type fakePartner struct {
 	fault    func(w http.ResponseWriter, r *http.Request, n int) bool
 	requests int
 	auths    []string
+	noDates  bool // send no X-TAXII-Date-Added headers
 }
 
 type fakeObj struct {
@@ -345,7 +346,7 @@ func (p *fakePartner) objects(w http.ResponseWriter, r *http.Request, only strin
 	}
 	page := sel[start:min(len(sel), start+limit)]
 	more := start+len(page) < len(sel)
-	if len(page) > 0 {
+	if len(page) > 0 && !p.noDates {
 		w.Header().Set("X-TAXII-Date-Added-First", bulwark.FormatTAXIITime(page[0].added))
 		w.Header().Set("X-TAXII-Date-Added-Last", bulwark.FormatTAXIITime(page[len(page)-1].added))
 	}
