@@ -167,11 +167,11 @@ func (f *IntelFeed) Validate() error {
 	}
 	switch {
 	case f.Collection == "" || len(f.Collection) > 300 || strings.ContainsAny(f.Collection, "/?#%") || !cleanLine(f.Collection) || strings.ContainsRune(f.Collection, ' '):
-		return Errorf(EINVALID, "collection %q: give the partner's collection id", truncateString(f.Collection, 60))
+		return Errorf(EINVALID, "collection %q: give the partner's collection id", Abbrev(f.Collection, 60))
 	case !ValidUUID(f.Target):
-		return Errorf(EINVALID, "target %q: give the id (a UUID) of the Bulwark collection to import into", truncateString(f.Target, 60))
+		return Errorf(EINVALID, "target %q: give the id (a UUID) of the Bulwark collection to import into", Abbrev(f.Target, 60))
 	case f.MinMarking != "" && !f.MinMarking.Valid():
-		return Errorf(EINVALID, "minimum marking %q: use clear, green, amber, amber+strict or red", truncateString(string(f.MinMarking), 40))
+		return Errorf(EINVALID, "minimum marking %q: use clear, green, amber, amber+strict or red", Abbrev(string(f.MinMarking), 40))
 	case f.Interval < MinIntelFeedInterval || f.Interval > MaxIntelFeedInterval:
 		return Errorf(EINVALID, "the pull interval must be between %s and %s", MinIntelFeedInterval, MaxIntelFeedInterval)
 	case len(f.CACert) > maxFeedCACert || (f.CACert != "" && !strings.Contains(f.CACert, "-----BEGIN CERTIFICATE-----")):
@@ -191,7 +191,7 @@ func (f *IntelFeed) Validate() error {
 			return Errorf(EINVALID, "bearer authentication takes a token, not a username")
 		}
 	default:
-		return Errorf(EINVALID, "auth %q: use none, basic or bearer", truncateString(string(f.Auth), 20))
+		return Errorf(EINVALID, "auth %q: use none, basic or bearer", Abbrev(string(f.Auth), 20))
 	}
 	return nil
 }
@@ -204,7 +204,7 @@ func validFeedURL(what, s string, absolute bool) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return Errorf(EINVALID, "%s %q is not a URL", what, truncateString(s, 100))
+		return Errorf(EINVALID, "%s %q is not a URL", what, Abbrev(s, 100))
 	}
 	if u.User != nil {
 		return Errorf(EINVALID, "%s must not carry credentials: give them separately", what)
@@ -214,7 +214,7 @@ func validFeedURL(what, s string, absolute bool) error {
 	}
 	if absolute || u.Scheme != "" || u.Host != "" {
 		if u.Scheme != "https" || u.Host == "" {
-			return Errorf(EINVALID, "%s %q must be an https:// URL (TAXII 2.1 requires TLS)", what, truncateString(s, 100))
+			return Errorf(EINVALID, "%s %q must be an https:// URL (TAXII 2.1 requires TLS)", what, Abbrev(s, 100))
 		}
 	}
 	return nil

@@ -661,13 +661,13 @@ func (inc *Incident) ValidateNew() error {
 		add("description", "at most %d bytes", MaxIncidentText)
 	}
 	if inc.Threat != "" && !ValidID(inc.Threat) {
-		add("threat", "%q is not a valid threat class", truncateString(inc.Threat, 60))
+		add("threat", "%q is not a valid threat class", Abbrev(inc.Threat, 60))
 	}
 	if inc.Playbook != "" && !ValidID(inc.Playbook) {
-		add("playbook", "%q is not a valid playbook ID", truncateString(inc.Playbook, 60))
+		add("playbook", "%q is not a valid playbook ID", Abbrev(inc.Playbook, 60))
 	}
 	if inc.Activity != "" && !slices.Contains(Activities, inc.Activity) {
-		add("activity", "%q: use prepare, engage, presence or effect", truncateString(string(inc.Activity), 40))
+		add("activity", "%q: use prepare, engage, presence or effect", Abbrev(string(inc.Activity), 40))
 	}
 	if inc.DetectedAt.IsZero() {
 		add("detected_at", "when the incident was detected is required")
@@ -683,13 +683,13 @@ func (inc *Incident) ValidateNew() error {
 			f := fmt.Sprintf("affected[%d]", i)
 			switch {
 			case !ValidID(a.ID):
-				add(f+".id", "%q is not a valid entity ID", truncateString(a.ID, 60))
+				add(f+".id", "%q is not a valid entity ID", Abbrev(a.ID, 60))
 			case seen[a.ID]:
 				add(f+".id", "%s is given twice", a.ID)
 			}
 			seen[a.ID] = true
 			if !ValidEntryEffect(a.Effect) {
-				add(f+".effect", "%q: use down, degraded or compromised", truncateString(string(a.Effect), 40))
+				add(f+".effect", "%q: use down, degraded or compromised", Abbrev(string(a.Effect), 40))
 			}
 		}
 	}
@@ -737,7 +737,7 @@ func (r *IncidentReview) Validate() error {
 			add(p+".title", "a title of 1 to 500 bytes is required")
 		}
 		if f.Org != "" && !ValidID(f.Org) {
-			add(p+".org", "%q is not a valid organization ID", truncateString(f.Org, 60))
+			add(p+".org", "%q is not a valid organization ID", Abbrev(f.Org, 60))
 		}
 		switch f.Kind {
 		case FollowUpTask:
@@ -747,7 +747,7 @@ func (r *IncidentReview) Validate() error {
 			}
 			for j, s := range f.Services {
 				if !ValidID(s) {
-					add(fmt.Sprintf("%s.services[%d]", p, j), "%q is not a valid service ID", truncateString(s, 60))
+					add(fmt.Sprintf("%s.services[%d]", p, j), "%q is not a valid service ID", Abbrev(s, 60))
 				}
 			}
 		case FollowUpAssessment:
@@ -755,10 +755,10 @@ func (r *IncidentReview) Validate() error {
 				add(p, "an assessment change needs the assessment and the control")
 			}
 			if f.Status == StatusNotAssessed || !f.Status.Valid() {
-				add(p+".status", "%q: use not_implemented, partial, implemented or not_applicable", truncateString(string(f.Status), 40))
+				add(p+".status", "%q: use not_implemented, partial, implemented or not_applicable", Abbrev(string(f.Status), 40))
 			}
 		default:
-			add(p+".kind", "%q: use task, risk or assessment", truncateString(string(f.Kind), 40))
+			add(p+".kind", "%q: use task, risk or assessment", Abbrev(string(f.Kind), 40))
 		}
 	}
 	if len(probs) > 0 {

@@ -172,7 +172,7 @@ func (s IntelScope) Validate() error {
 			return Errorf(EINVALID, "TLP:RED names individuals (users), not organizations")
 		}
 	default:
-		return Errorf(EINVALID, "marking %q: use clear, green, amber, amber+strict or red", truncateString(string(s.Marking), 40))
+		return Errorf(EINVALID, "marking %q: use clear, green, amber, amber+strict or red", Abbrev(string(s.Marking), 40))
 	}
 	if s.PublisherOrg == "" {
 		return Errorf(EINVALID, "an intel object needs a publishing organization")
@@ -182,7 +182,7 @@ func (s IntelScope) Validate() error {
 	}
 	for _, o := range s.Orgs {
 		if !ValidID(o) {
-			return Errorf(EINVALID, "recipient %q is not an organization ID", truncateString(o, 60))
+			return Errorf(EINVALID, "recipient %q is not an organization ID", Abbrev(o, 60))
 		}
 	}
 	return nil
@@ -308,7 +308,7 @@ type IntelStore interface {
 // ValidateCommunity checks a community's fields.
 func (c *Community) Validate() error {
 	if !ValidID(c.ID) {
-		return Errorf(EINVALID, "community id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", truncateString(c.ID, 60))
+		return Errorf(EINVALID, "community id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", Abbrev(c.ID, 60))
 	}
 	if c.Name == "" || len(c.Name) > 200 {
 		return Errorf(EINVALID, "a community needs a name of 1 to 200 bytes")
@@ -323,7 +323,7 @@ func (c *Community) Validate() error {
 	owners := 0
 	for _, m := range c.Members {
 		if !ValidID(m.Org) {
-			return Errorf(EINVALID, "member %q is not an organization ID", truncateString(m.Org, 60))
+			return Errorf(EINVALID, "member %q is not an organization ID", Abbrev(m.Org, 60))
 		}
 		if seen[m.Org] {
 			return Errorf(EINVALID, "member %s is listed twice", m.Org)
@@ -342,7 +342,7 @@ func (c *Community) Validate() error {
 // Validate checks a collection's fields against its community.
 func (c *Collection) Validate(com *Community) error {
 	if !ValidUUID(c.ID) {
-		return Errorf(EINVALID, "collection id %q is not a UUID", truncateString(c.ID, 60))
+		return Errorf(EINVALID, "collection id %q is not a UUID", Abbrev(c.ID, 60))
 	}
 	if c.Title == "" || len(c.Title) > 200 {
 		return Errorf(EINVALID, "a collection needs a title of 1 to 200 bytes")
@@ -351,16 +351,16 @@ func (c *Collection) Validate(com *Community) error {
 		return Errorf(EINVALID, "collection description is limited to 10,000 bytes")
 	}
 	if c.Alias != "" && (!ValidID(c.Alias) || ValidUUID(c.Alias)) {
-		return Errorf(EINVALID, "alias %q: use 1-128 letters, digits, '.', '_', ':' or '-', not a UUID", truncateString(c.Alias, 60))
+		return Errorf(EINVALID, "alias %q: use 1-128 letters, digits, '.', '_', ':' or '-', not a UUID", Abbrev(c.Alias, 60))
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Access {
 		if seen[a.Org] {
-			return Errorf(EINVALID, "access for %s is listed twice", truncateString(a.Org, 60))
+			return Errorf(EINVALID, "access for %s is listed twice", Abbrev(a.Org, 60))
 		}
 		seen[a.Org] = true
 		if com != nil && !com.IsMember(a.Org) {
-			return Errorf(EINVALID, "%s is not a member of community %s", truncateString(a.Org, 60), com.ID)
+			return Errorf(EINVALID, "%s is not a member of community %s", Abbrev(a.Org, 60), com.ID)
 		}
 	}
 	return nil

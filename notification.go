@@ -143,7 +143,7 @@ func (e *NotificationEvent) Validate() error {
 		kindOK = kindOK || e.Kind == k
 	}
 	if !kindOK {
-		add("kind", "%q: use incident_created, severity_changed, phase_changed or target_at_risk", truncateString(string(e.Kind), 40))
+		add("kind", "%q: use incident_created, severity_changed, phase_changed or target_at_risk", Abbrev(string(e.Kind), 40))
 	}
 	if !ValidID(e.IncidentID) {
 		add("incident_id", "a valid ID is required")
@@ -169,7 +169,7 @@ func (e *NotificationEvent) Validate() error {
 			ok = ok || p == e.Purview
 		}
 		if !ok {
-			add("purview", "%q is not a purview", truncateString(string(e.Purview), 40))
+			add("purview", "%q is not a purview", Abbrev(string(e.Purview), 40))
 		}
 	}
 	if len(e.Services) > maxEventServices {
@@ -177,7 +177,7 @@ func (e *NotificationEvent) Validate() error {
 	} else {
 		for i, s := range e.Services {
 			if !ValidID(s) {
-				add(fmt.Sprintf("services[%d]", i), "%q is not a valid ID", truncateString(s, 60))
+				add(fmt.Sprintf("services[%d]", i), "%q is not a valid ID", Abbrev(s, 60))
 			}
 		}
 	}

@@ -192,7 +192,7 @@ func (r *Risk) Validate() error {
 		}
 		for i, s := range list {
 			if !validRiskLink(name, s) {
-				add(fmt.Sprintf("%s[%d]", name, i), "%q is not a valid %s reference", truncateString(s, 60), name)
+				add(fmt.Sprintf("%s[%d]", name, i), "%q is not a valid %s reference", Abbrev(s, 60), name)
 			}
 		}
 	}
@@ -225,11 +225,4 @@ func validRiskLink(kind, s string) bool {
 		return ok && ValidID(a) && b != "" && len(b) <= MaxIDLen
 	}
 	return ValidID(s)
-}
-
-func truncateString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -78,7 +78,7 @@ func (c *Campaign) Validate() error {
 	switch c.Kind {
 	case CampaignWorkforce, CampaignPhishing, CampaignCitizen:
 	default:
-		add("kind", "%q: use workforce, phishing or citizen", truncateString(string(c.Kind), 40))
+		add("kind", "%q: use workforce, phishing or citizen", Abbrev(string(c.Kind), 40))
 	}
 	if strings.TrimSpace(c.Title) == "" || len(c.Title) > maxCampaignTitle || !utf8.ValidString(c.Title) {
 		add("title", "a title of 1 to %d bytes of UTF-8 is required", maxCampaignTitle)

@@ -359,7 +359,7 @@ func (a *API) importCatalog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer release()
-	c, err := oscal.ReadCatalog(http.MaxBytesReader(w, r.Body, oscal.MaxBytes), truncate(name, 200))
+	c, err := oscal.ReadCatalog(http.MaxBytesReader(w, r.Body, oscal.MaxBytes), bulwark.Abbrev(name, 200))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -399,7 +399,7 @@ func (a *API) exportAssessment(w http.ResponseWriter, r *http.Request) error {
 		format = "oscal"
 	}
 	if format != "oscal" && format != "csv" {
-		return bulwark.Errorf(bulwark.EINVALID, "format %q: use oscal or csv", truncate(format, 40))
+		return bulwark.Errorf(bulwark.EINVALID, "format %q: use oscal or csv", bulwark.Abbrev(format, 40))
 	}
 	as, err := a.st.FindAssessment(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -437,7 +437,7 @@ func (a *API) councilReport(w http.ResponseWriter, r *http.Request) error {
 		format = "html"
 	}
 	if format != "html" && format != "pdf" {
-		return bulwark.Errorf(bulwark.EINVALID, "format %q: use html or pdf", truncate(format, 40))
+		return bulwark.Errorf(bulwark.EINVALID, "format %q: use html or pdf", bulwark.Abbrev(format, 40))
 	}
 	if len(q.Get("city")) > 200 {
 		return bulwark.Errorf(bulwark.EINVALID, "city is limited to 200 bytes")

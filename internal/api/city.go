@@ -32,20 +32,13 @@ func queryValues(r *http.Request, allowed ...string) (url.Values, error) {
 			ok = ok || k == a
 		}
 		if !ok {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "unknown query parameter %q", truncate(k, 64))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "unknown query parameter %q", bulwark.Abbrev(k, 64))
 		}
 		if len(vs) > 1 {
 			return nil, bulwark.Errorf(bulwark.EINVALID, "query parameter %q given more than once", k)
 		}
 	}
 	return q, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // listOptions parses the paging and filter parameters of a listing.

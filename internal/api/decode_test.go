@@ -48,7 +48,7 @@ func TestIN06_StrictJSON(t *testing.T) {
 			var v createUserRequest
 			err := decodeJSON(strings.NewReader(tc.body), maxJSONBody, &v)
 			if got := bulwark.ErrorCode(err); got != tc.want {
-				t.Fatalf("decode %q: code %q (%v), want %q", truncate(tc.body, 60), got, err, tc.want)
+				t.Fatalf("decode %q: code %q (%v), want %q", bulwark.Abbrev(tc.body, 60), got, err, tc.want)
 			}
 			if err != nil && strings.Contains(err.Error(), "json:") {
 				t.Errorf("error exposes the decoder's message: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"bulwark"
 	"bulwark/internal/auth"
 )
 
@@ -79,7 +80,7 @@ func TestEH01_FuzzAPI(t *testing.T) {
 		}
 	}
 	if strings.Contains(w.logs.String(), "level=ERROR") {
-		t.Errorf("hostile input caused logged errors:\n%s", truncate(w.logs.String(), 2000))
+		t.Errorf("hostile input caused logged errors:\n%s", bulwark.Abbrev(w.logs.String(), 2000))
 	}
 	if d := cmp.Diff(before, w.snapshot()); d != "" {
 		t.Errorf("invalid requests changed the store (-before +after):\n%s", d)
@@ -177,7 +178,7 @@ func TestIN02_OversizedAndHostileBodies(t *testing.T) {
 	} {
 		r, took := post("/api/v1/import", "application/yaml", strings.NewReader(body), int64(len(body)))
 		if r.status < 400 || r.status >= 500 || took > 5*time.Second {
-			t.Errorf("%s: %s after %v, want 4xx", name, truncate(r.String(), 300), took)
+			t.Errorf("%s: %s after %v, want 4xx", name, bulwark.Abbrev(r.String(), 300), took)
 		}
 		if e := decodeBody[errorBody](t, r).Error; e.Message == "" {
 			t.Errorf("%s: error without a message", name)
@@ -220,7 +221,7 @@ func TestIN02_LongFlowLine(t *testing.T) {
 	// needs hours here), not against a busy machine: CI machines share
 	// their cores, and this took 4-12 s at a load average of 10-20.
 	if r.status < 400 || r.status >= 500 || time.Since(start) > 30*raceSlowdown*time.Second {
-		t.Errorf("million-element flow line: %s after %v", truncate(r.String(), 200), time.Since(start))
+		t.Errorf("million-element flow line: %s after %v", bulwark.Abbrev(r.String(), 200), time.Since(start))
 	}
 }
 

@@ -68,7 +68,7 @@ func parseTime(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil || t.Year() < 1900 {
-		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %q is not a time; use RFC 3339, e.g. 2026-11-23T08:00:00Z", field, truncate(s, 40))
+		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %q is not a time; use RFC 3339, e.g. 2026-11-23T08:00:00Z", field, bulwark.Abbrev(s, 40))
 	}
 	return t, nil
 }
@@ -112,13 +112,13 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p := q.Get("phase"); p != "" {
 		if !bulwark.Phase(p).Valid() {
-			return bulwark.Errorf(bulwark.EINVALID, "phase %q: use detection, containment, eradication, recovery, post-incident or closed", truncate(p, 40))
+			return bulwark.Errorf(bulwark.EINVALID, "phase %q: use detection, containment, eradication, recovery, post-incident or closed", bulwark.Abbrev(p, 40))
 		}
 		f.Phase = bulwark.Phase(p)
 	}
 	if o := q.Get("owner"); o != "" {
 		if !bulwark.ValidID(o) {
-			return bulwark.Errorf(bulwark.EINVALID, "owner %q is not a valid ID", truncate(o, 64))
+			return bulwark.Errorf(bulwark.EINVALID, "owner %q is not a valid ID", bulwark.Abbrev(o, 64))
 		}
 		f.Owner = o
 	}
@@ -489,7 +489,7 @@ func (a *API) putPlaybook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p.ID != r.PathValue("id") {
-		return bulwark.Errorf(bulwark.EINVALID, "the playbook's id %q differs from the one in the path", truncate(p.ID, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "the playbook's id %q differs from the one in the path", bulwark.Abbrev(p.ID, 128))
 	}
 	if p, err = a.is.PutPlaybook(r.Context(), b, "request.yaml"); err != nil {
 		return err
@@ -544,7 +544,7 @@ func (a *API) putDirectory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if d.Org != r.PathValue("id") {
-		return bulwark.Errorf(bulwark.EINVALID, "the directory's organization %q differs from the one in the path", truncate(d.Org, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "the directory's organization %q differs from the one in the path", bulwark.Abbrev(d.Org, 128))
 	}
 	if err := a.is.PutDirectory(r.Context(), d, rev); err != nil {
 		return err

@@ -172,7 +172,7 @@ func TestPlaybooksAndDirectoryOverAPI(t *testing.T) {
 	detail := w.do("port/viewer", "GET", "/api/v1/playbooks/ransomware", "", "")
 	src := decodeBody[struct{ Source string }](t, detail).Source
 	if detail.status != 200 || !strings.Contains(src, "id: ransomware") {
-		t.Fatalf("detail %s", truncate(detail.String(), 300))
+		t.Fatalf("detail %s", bulwark.Abbrev(detail.String(), 300))
 	}
 	v2 := strings.Replace(src, "version: 1", "version: 2", 1)
 	w.run(t, []apiCase{
@@ -239,7 +239,7 @@ func TestIncidentRoutesHostile(t *testing.T) {
 			r := w.do([]string{"port/admin", "city/analyst", "hospital/viewer"}[rng.IntN(3)], method, path, ctype, body)
 			n++
 			if r.status >= 500 || r.status < 400 && method != "GET" {
-				t.Errorf("%s %s = %s", method, path, truncate(r.String(), 200))
+				t.Errorf("%s %s = %s", method, path, bulwark.Abbrev(r.String(), 200))
 			}
 			checkNoInternals(t, r)
 		}

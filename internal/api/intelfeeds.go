@@ -56,7 +56,7 @@ func (d *feedInputDTO) input() (intelfeed.Input, error) {
 	if d.MinMarking != "" {
 		var ok bool
 		if m, ok = bulwark.ParseTLP(d.MinMarking); !ok {
-			return intelfeed.Input{}, bulwark.Errorf(bulwark.EINVALID, "min_marking %q: use clear, green, amber, amber+strict or red", truncate(d.MinMarking, 40))
+			return intelfeed.Input{}, bulwark.Errorf(bulwark.EINVALID, "min_marking %q: use clear, green, amber, amber+strict or red", bulwark.Abbrev(d.MinMarking, 40))
 		}
 	}
 	return intelfeed.Input{Name: d.Name, Description: d.Description, ServerURL: d.ServerURL, APIRoot: d.APIRoot, Collection: d.Collection,

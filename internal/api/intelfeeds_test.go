@@ -128,7 +128,7 @@ func TestIntelFeedsAPI(t *testing.T) {
 	}
 	for _, b := range bodies {
 		if strings.Contains(b, feedToken) {
-			t.Errorf("a response carries the token: %s", truncate(b, 200))
+			t.Errorf("a response carries the token: %s", bulwark.Abbrev(b, 200))
 		}
 	}
 	if r := do("city/admin", "DELETE", feedPath, ""); r.status != http.StatusNoContent {

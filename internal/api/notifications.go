@@ -20,16 +20,16 @@ func notificationFilter(r *http.Request) (bulwark.NotificationFilter, error) {
 	f := bulwark.NotificationFilter{Status: bulwark.NotificationStatus(q.Get("status")), Incident: q.Get("incident"),
 		Audience: bulwark.NotifyAudience(q.Get("audience")), After: q.Get("after")}
 	if f.Status != "" && !validStatus(f.Status) {
-		return f, bulwark.Errorf(bulwark.EINVALID, "status %q: use pending, sent, failed, acknowledged or escalated", truncate(string(f.Status), 40))
+		return f, bulwark.Errorf(bulwark.EINVALID, "status %q: use pending, sent, failed, acknowledged or escalated", bulwark.Abbrev(string(f.Status), 40))
 	}
 	if f.Audience != "" && f.Audience.Level() < 0 {
-		return f, bulwark.Errorf(bulwark.EINVALID, "audience %q: use internal, partner, cert, isac or public", truncate(string(f.Audience), 40))
+		return f, bulwark.Errorf(bulwark.EINVALID, "audience %q: use internal, partner, cert, isac or public", bulwark.Abbrev(string(f.Audience), 40))
 	}
 	if f.Incident != "" && !bulwark.ValidID(f.Incident) {
-		return f, bulwark.Errorf(bulwark.EINVALID, "incident %q is not a valid ID", truncate(f.Incident, 64))
+		return f, bulwark.Errorf(bulwark.EINVALID, "incident %q is not a valid ID", bulwark.Abbrev(f.Incident, 64))
 	}
 	if f.After != "" && !bulwark.ValidID(f.After) {
-		return f, bulwark.Errorf(bulwark.EINVALID, "after %q is not a notification ID", truncate(f.After, 64))
+		return f, bulwark.Errorf(bulwark.EINVALID, "after %q is not a notification ID", bulwark.Abbrev(f.After, 64))
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -243,7 +243,7 @@ func TestEH01_NotificationRoutesHostile(t *testing.T) {
 	for _, b := range hostileBodies[1:] {
 		r := w.do("water/analyst", "POST", "/api/v1/notifications/"+ns["own"].ID+"/ack", "application/json", b)
 		if r.status < 400 || r.status >= 500 {
-			t.Errorf("ack with body %q: %s", truncate(b, 40), r)
+			t.Errorf("ack with body %q: %s", bulwark.Abbrev(b, 40), r)
 		}
 		n++
 	}

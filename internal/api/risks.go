@@ -77,7 +77,7 @@ func parseDay(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %q is not a date; use YYYY-MM-DD", field, truncate(s, 40))
+		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "/%s: %q is not a date; use YYYY-MM-DD", field, bulwark.Abbrev(s, 40))
 	}
 	// Year 1 would read back as "no date".
 	if t.Year() < 1900 {
@@ -111,13 +111,13 @@ func riskFilter(r *http.Request, allowed ...string) (bulwark.RiskFilter, error) 
 	f := bulwark.RiskFilter{Owner: q.Get("owner"), Service: q.Get("service"), Status: bulwark.RiskStatus(q.Get("status"))}
 	for name, v := range map[string]string{"owner": f.Owner, "service": f.Service} {
 		if v != "" && !bulwark.ValidID(v) {
-			return f, bulwark.Errorf(bulwark.EINVALID, "%s %q is not a valid ID", name, truncate(v, 64))
+			return f, bulwark.Errorf(bulwark.EINVALID, "%s %q is not a valid ID", name, bulwark.Abbrev(v, 64))
 		}
 	}
 	switch f.Status {
 	case "", bulwark.RiskIdentified, bulwark.RiskTreating, bulwark.RiskAccepted, bulwark.RiskTransferred, bulwark.RiskClosed:
 	default:
-		return f, bulwark.Errorf(bulwark.EINVALID, "status %q: use identified, treating, accepted, transferred or closed", truncate(string(f.Status), 40))
+		return f, bulwark.Errorf(bulwark.EINVALID, "status %q: use identified, treating, accepted, transferred or closed", bulwark.Abbrev(string(f.Status), 40))
 	}
 	return f, nil
 }
@@ -173,7 +173,7 @@ func (a *API) updateRisk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.ID != "" && body.ID != r.PathValue("id") {
-		return bulwark.Errorf(bulwark.EINVALID, "/id: %q differs from the risk in the path", truncate(body.ID, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "/id: %q differs from the risk in the path", bulwark.Abbrev(body.ID, 128))
 	}
 	rk.ID, rk.Rev = r.PathValue("id"), body.Rev
 	v, err := a.rs.Update(r.Context(), rk, body.Note)

@@ -121,12 +121,12 @@ func (a *API) listSimulations(w http.ResponseWriter, r *http.Request) error {
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > bulwark.MaxPageSize {
-			return bulwark.Errorf(bulwark.EINVALID, "limit %q: use 1 to %d", truncate(s, 20), bulwark.MaxPageSize)
+			return bulwark.Errorf(bulwark.EINVALID, "limit %q: use 1 to %d", bulwark.Abbrev(s, 20), bulwark.MaxPageSize)
 		}
 		f.Limit = n
 	}
 	if f.Before != "" && !bulwark.ValidID(f.Before) {
-		return bulwark.Errorf(bulwark.EINVALID, "before %q is not a simulation ID", truncate(f.Before, 64))
+		return bulwark.Errorf(bulwark.EINVALID, "before %q is not a simulation ID", bulwark.Abbrev(f.Before, 64))
 	}
 	runs, err := a.sims.List(r.Context(), f)
 	if err != nil {
@@ -177,7 +177,7 @@ func (a *API) traceSimulation(w http.ResponseWriter, r *http.Request) error {
 	trial := 0
 	if s := q.Get("trial"); s != "" {
 		if trial, err = strconv.Atoi(s); err != nil {
-			return bulwark.Errorf(bulwark.EINVALID, "trial %q is not a number", truncate(s, 20))
+			return bulwark.Errorf(bulwark.EINVALID, "trial %q is not a number", bulwark.Abbrev(s, 20))
 		}
 	}
 	v, err := a.sims.Trace(r.Context(), r.PathValue("id"), trial)

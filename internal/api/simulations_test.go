@@ -345,7 +345,7 @@ func TestSimulationsHostileBodies(t *testing.T) {
 		for _, ct := range []string{"application/json", "application/yaml", ""} {
 			r := w.do("water/analyst", "POST", "/api/v1/simulations", ct, b)
 			if r.status < 400 || r.status >= 500 {
-				t.Errorf("body %q: %s", truncate(b, 80), r)
+				t.Errorf("body %q: %s", bulwark.Abbrev(b, 80), r)
 			}
 			checkNoInternals(t, r)
 		}
@@ -354,6 +354,6 @@ func TestSimulationsHostileBodies(t *testing.T) {
 		t.Error("hostile submissions changed the store")
 	}
 	if strings.Contains(w.logs.String(), "level=ERROR") {
-		t.Errorf("hostile submissions logged errors:\n%s", truncate(w.logs.String(), 2000))
+		t.Errorf("hostile submissions logged errors:\n%s", bulwark.Abbrev(w.logs.String(), 2000))
 	}
 }

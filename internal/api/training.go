@@ -63,12 +63,12 @@ func campaignFilter(r *http.Request, allowed ...string) (bulwark.CampaignFilter,
 	}
 	f := bulwark.CampaignFilter{Org: q.Get("org"), Kind: bulwark.CampaignKind(q.Get("kind"))}
 	if f.Org != "" && !bulwark.ValidID(f.Org) {
-		return f, bulwark.Errorf(bulwark.EINVALID, "org %q is not a valid ID", truncate(f.Org, 64))
+		return f, bulwark.Errorf(bulwark.EINVALID, "org %q is not a valid ID", bulwark.Abbrev(f.Org, 64))
 	}
 	switch f.Kind {
 	case "", bulwark.CampaignWorkforce, bulwark.CampaignPhishing, bulwark.CampaignCitizen:
 	default:
-		return f, bulwark.Errorf(bulwark.EINVALID, "kind %q: use workforce, phishing or citizen", truncate(string(f.Kind), 40))
+		return f, bulwark.Errorf(bulwark.EINVALID, "kind %q: use workforce, phishing or citizen", bulwark.Abbrev(string(f.Kind), 40))
 	}
 	return f, nil
 }
@@ -168,7 +168,7 @@ func (a *API) importTraining(kind string) func(w http.ResponseWriter, r *http.Re
 				if c.CompletedAt != "" {
 					var ok bool
 					if at, ok = training.ParseTime(c.CompletedAt); !ok {
-						return bulwark.Errorf(bulwark.EINVALID, "/completions/%d/completed_at: %q is not a date or time (YYYY-MM-DD or RFC 3339)", i, truncate(c.CompletedAt, 40))
+						return bulwark.Errorf(bulwark.EINVALID, "/completions/%d/completed_at: %q is not a date or time (YYYY-MM-DD or RFC 3339)", i, bulwark.Abbrev(c.CompletedAt, 40))
 					}
 				}
 				es = append(es, training.Entry{Person: c.Person, CompletedAt: at, Score: c.Score})
@@ -181,9 +181,9 @@ func (a *API) importTraining(kind string) func(w http.ResponseWriter, r *http.Re
 			return nil
 		case mt != "text/csv":
 			if kind == training.Completions {
-				return bulwark.Errorf(bulwark.EUNSUPPORTED, "Content-Type %s is not supported: send text/csv (an export) or application/json (entries)", truncate(mt, 60))
+				return bulwark.Errorf(bulwark.EUNSUPPORTED, "Content-Type %s is not supported: send text/csv (an export) or application/json (entries)", bulwark.Abbrev(mt, 60))
 			}
-			return bulwark.Errorf(bulwark.EUNSUPPORTED, "Content-Type %s is not supported: send text/csv", truncate(mt, 60))
+			return bulwark.Errorf(bulwark.EUNSUPPORTED, "Content-Type %s is not supported: send text/csv", bulwark.Abbrev(mt, 60))
 		}
 		if r.ContentLength > training.MaxCSVBytes {
 			return bulwark.Errorf(bulwark.ETOOLARGE, "the file is larger than %d MiB; split it", training.MaxCSVBytes>>20)
@@ -241,7 +241,7 @@ func (a *API) trainingRates(w http.ResponseWriter, r *http.Request) error {
 	months := 12
 	if s := r.URL.Query().Get("months"); s != "" {
 		if months, err = strconv.Atoi(s); err != nil || months < 1 || months > 120 {
-			return bulwark.Errorf(bulwark.EINVALID, "months %q: use 1 to 120", truncate(s, 20))
+			return bulwark.Errorf(bulwark.EINVALID, "months %q: use 1 to 120", bulwark.Abbrev(s, 20))
 		}
 	}
 	d, err := a.training().Rates(r.Context(), f, months)

@@ -186,7 +186,7 @@ func TestTrainingCrossTenant(t *testing.T) {
 		for _, path := range []string{"/api/v1/training/campaigns", "/api/v1/training/campaigns?org=water", "/api/v1/training/rates?org=water", "/api/v1/training/export?org=water"} {
 			r := w.do(as, "GET", path, "", "")
 			if r.status != 200 || bytes.Contains(r.body, []byte(wf)) || bytes.Contains(r.body, []byte("Water course")) {
-				t.Errorf("%s GET %s: %s", as, path, truncate(r.String(), 300))
+				t.Errorf("%s GET %s: %s", as, path, bulwark.Abbrev(r.String(), 300))
 			}
 			if as != "port/admin" && bytes.Contains(r.body, []byte(port)) {
 				t.Errorf("%s sees the port's campaign: %s", as, path)
@@ -227,7 +227,7 @@ func TestTrainingHostile(t *testing.T) {
 	// 80 MiB streamed without a length: cut at 64 MiB.
 	r, took := post(comp, "text/csv", io.MultiReader(strings.NewReader("email,completed_at\n"), &zeros{80 << 20}), -1)
 	if r.status != http.StatusRequestEntityTooLarge || took > 30*time.Second {
-		t.Errorf("80 MiB streamed: %s after %v, want 413", truncate(r.String(), 300), took)
+		t.Errorf("80 MiB streamed: %s after %v, want 413", bulwark.Abbrev(r.String(), 300), took)
 	}
 	r, took = post(comp, "text/csv", &zeros{1 << 30}, 1<<30)
 	if r.status != http.StatusRequestEntityTooLarge || took > 2*time.Second {
@@ -261,7 +261,7 @@ func TestTrainingHostile(t *testing.T) {
 	} {
 		r, took := post(c.path, c.ctype, strings.NewReader(c.body), int64(len(c.body)))
 		if r.status < 400 || r.status >= 500 || took > 5*time.Second {
-			t.Errorf("%s: %s after %v, want 4xx", name, truncate(r.String(), 300), took)
+			t.Errorf("%s: %s after %v, want 4xx", name, bulwark.Abbrev(r.String(), 300), took)
 			continue
 		}
 		if e := decodeBody[errorBody](t, r).Error; e.Message == "" {

@@ -339,7 +339,7 @@ func (a *API) importFeed(w http.ResponseWriter, r *http.Request) error {
 	if s := q.Get("format"); s != "" {
 		f, ok := feed.ParseFormat(s)
 		if !ok || f == feed.FormatUnknown {
-			return bulwark.Errorf(bulwark.EINVALID, "unknown format %q", truncate(s, 40))
+			return bulwark.Errorf(bulwark.EINVALID, "unknown format %q", bulwark.Abbrev(s, 40))
 		}
 		opts.Format = f
 	}

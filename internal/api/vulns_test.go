@@ -210,11 +210,11 @@ func TestFeedImportHostile(t *testing.T) {
 			}
 			r := w.do("city/admin", "POST", path, c.ctype, c.body)
 			if r.status != c.status {
-				t.Fatalf("status %s, want %d", truncate(r.String(), 300), c.status)
+				t.Fatalf("status %s, want %d", bulwark.Abbrev(r.String(), 300), c.status)
 			}
 			checkNoInternals(t, r)
 			if c.want != "" && !strings.Contains(strings.ToLower(string(r.body)), c.want) {
-				t.Errorf("answer does not say %q: %s", c.want, truncate(string(r.body), 300))
+				t.Errorf("answer does not say %q: %s", c.want, bulwark.Abbrev(string(r.body), 300))
 			}
 		})
 	}
@@ -255,7 +255,7 @@ func TestVulnEndpointsRejectBadQueries(t *testing.T) {
 	} {
 		r := w.do("city/viewer", "GET", path, "", "")
 		if r.status != 400 {
-			t.Errorf("GET %s = %s, want 400", truncate(path, 80), truncate(r.String(), 200))
+			t.Errorf("GET %s = %s, want 400", bulwark.Abbrev(path, 80), bulwark.Abbrev(r.String(), 200))
 		}
 		checkNoInternals(t, r)
 	}
@@ -297,7 +297,7 @@ func TestSBOMEndpoints(t *testing.T) {
 	} {
 		r := w.do(c.as, "PUT", "/api/v1/assets/water-dev-1/sbom", c.ctype, c.body)
 		if r.status != c.status && !(c.status == 422 && r.status == 400) {
-			t.Errorf("PUT as %s (%.30q) = %s, want %d", c.as, c.body, truncate(r.String(), 200), c.status)
+			t.Errorf("PUT as %s (%.30q) = %s, want %d", c.as, c.body, bulwark.Abbrev(r.String(), 200), c.status)
 		}
 		checkNoInternals(t, r)
 	}

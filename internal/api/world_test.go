@@ -292,7 +292,7 @@ func checkNoInternals(t *testing.T, r response) {
 	}
 	for _, s := range internals {
 		if strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
-			t.Errorf("response body leaks %q: %s", s, truncate(body, 300))
+			t.Errorf("response body leaks %q: %s", s, bulwark.Abbrev(body, 300))
 		}
 	}
 }
@@ -302,7 +302,7 @@ func decodeBody[T any](t *testing.T, r response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {
-		t.Fatalf("response is not the expected JSON (%v): %s", err, truncate(string(r.body), 300))
+		t.Fatalf("response is not the expected JSON (%v): %s", err, bulwark.Abbrev(string(r.body), 300))
 	}
 	return v
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"bulwark"
 	"bulwark/internal/auth"
 )
 
@@ -176,7 +177,7 @@ func TestExport(t *testing.T) {
 	for _, u := range w.users {
 		r := w.do(u.key, "GET", "/api/v1/export", "", "")
 		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/yaml") {
-			t.Fatalf("%s export: %s", u.key, truncate(r.String(), 200))
+			t.Fatalf("%s export: %s", u.key, bulwark.Abbrev(r.String(), 200))
 		}
 		for _, e := range allEntities() {
 			if got, want := strings.Contains(string(r.body), "id: "+e.id+"\n"), visible(u.user.Org, e.owner); got != want {

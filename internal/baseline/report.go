@@ -35,7 +35,7 @@ func (s *Service) Report(ctx context.Context, opt ReportOptions) (*report.Report
 		return nil, err
 	}
 	if opt.Org != "" && !containsOrg(d.Orgs, opt.Org) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", trunc(opt.Org, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", bulwark.Truncate(opt.Org, 128))
 	}
 	snap, hist, err := s.Current(ctx, opt.Org, reportTrend)
 	if err != nil {

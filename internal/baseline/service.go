@@ -226,7 +226,7 @@ func (s *Service) SetResult(ctx context.Context, assessmentID string, c bulwark.
 	}
 	i := slices.IndexFunc(cat.Controls, func(x bulwark.Control) bool { return x.ID == c.Control })
 	if i < 0 {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "control %q is not in catalog %s", trunc(c.Control, 128), cat.ID)
+		return nil, bulwark.Errorf(bulwark.EINVALID, "control %q is not in catalog %s", bulwark.Truncate(c.Control, 128), cat.ID)
 	}
 	if !cat.Controls[i].Assessable {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "%s is a %s of %s; assess its subcategories or controls", c.Control, cat.Controls[i].Class, cat.ID)
@@ -235,13 +235,6 @@ func (s *Service) SetResult(ctx context.Context, assessmentID string, c bulwark.
 		return nil, bulwark.Errorf(bulwark.EINVALID, "implementation tiers apply to CSF assessments; %s is a %s catalog", cat.ID, cat.Kind)
 	}
 	return s.st.SetResult(ctx, assessmentID, c)
-}
-
-func trunc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // PutProfile checks a profile against its catalog and publishes it. A
@@ -253,7 +246,7 @@ func (s *Service) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 		return err
 	}
 	if !slices.Contains(ValidAppliesTo, p.AppliesTo) {
-		return bulwark.Errorf(bulwark.EINVALID, "applies_to %q: use all, low, moderate or high", trunc(p.AppliesTo, 40))
+		return bulwark.Errorf(bulwark.EINVALID, "applies_to %q: use all, low, moderate or high", bulwark.Truncate(p.AppliesTo, 40))
 	}
 	if strings.TrimSpace(p.Name) == "" {
 		return bulwark.Errorf(bulwark.EINVALID, "a profile needs a name")
@@ -274,13 +267,13 @@ func (s *Service) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 		c, ok := ctl[r.Control]
 		switch {
 		case !ok:
-			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: control %q is not in catalog %s", i, trunc(r.Control, 128), cat.ID)
+			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: control %q is not in catalog %s", i, bulwark.Truncate(r.Control, 128), cat.ID)
 		case !c.Assessable:
 			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: %s is a %s, not an assessable control", i, r.Control, c.Class)
 		case seen[r.Control]:
 			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: %s is required twice", i, r.Control)
 		case r.MinStatus != bulwark.StatusPartial && r.MinStatus != bulwark.StatusImplemented:
-			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: min_status %q: use partial or implemented", i, trunc(string(r.MinStatus), 40))
+			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: min_status %q: use partial or implemented", i, bulwark.Truncate(string(r.MinStatus), 40))
 		case r.MinTier < 0 || r.MinTier > bulwark.MaxTier:
 			return bulwark.Errorf(bulwark.EINVALID, "requirements[%d]: min_tier %d: tiers run from 1 to 4 (0: none)", i, r.MinTier)
 		}
@@ -615,7 +608,7 @@ func (s *Service) Compliance(ctx context.Context, profileID string) (*ProfileRes
 	}
 	res := Compliance(d, &profileID)
 	if len(res) == 0 {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", trunc(profileID, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", bulwark.Truncate(profileID, 128))
 	}
 	return &res[0], nil
 }
@@ -658,7 +651,7 @@ func (s *Service) Current(ctx context.Context, org string, limit int) (bulwark.I
 			return o, hist, nil
 		}
 	}
-	return bulwark.IndexSnapshot{}, nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", trunc(org, 128))
+	return bulwark.IndexSnapshot{}, nil, bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", bulwark.Truncate(org, 128))
 }
 
 // Record computes the index of the city and of every organization over

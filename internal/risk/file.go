@@ -83,7 +83,7 @@ func ParseFile(r io.Reader, name string) ([]bulwark.Risk, error) {
 			}
 			t, err := time.Parse(time.DateOnly, p.s)
 			if err != nil {
-				return nil, bulwark.Errorf(bulwark.EINVALID, "%s: document %d: %s %q: use a date YYYY-MM-DD", name, doc, field, trunc(p.s, 40))
+				return nil, bulwark.Errorf(bulwark.EINVALID, "%s: document %d: %s %q: use a date YYYY-MM-DD", name, doc, field, bulwark.Abbrev(p.s, 40))
 			}
 			*p.dst = t
 		}

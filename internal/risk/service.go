@@ -93,7 +93,7 @@ func (s *Service) check(ctx context.Context, r *bulwark.Risk) error {
 			if bulwark.ErrorCode(err) != bulwark.ENOTFOUND {
 				return err
 			}
-			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("findings[%d]", i), Message: fmt.Sprintf("no finding %s that you can see", trunc(f, 200))})
+			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("findings[%d]", i), Message: fmt.Sprintf("no finding %s that you can see", bulwark.Abbrev(f, 200))})
 		}
 	}
 	for i, g := range r.Gaps {
@@ -103,7 +103,7 @@ func (s *Service) check(ctx context.Context, r *bulwark.Risk) error {
 			return err
 		}
 		if err != nil {
-			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("gaps[%d]", i), Message: fmt.Sprintf("no assessment %s that you can see", trunc(id, 128))})
+			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("gaps[%d]", i), Message: fmt.Sprintf("no assessment %s that you can see", bulwark.Abbrev(id, 128))})
 			continue
 		}
 		c, err := s.st.FindCatalog(ctx, a.Catalog)
@@ -115,7 +115,7 @@ func (s *Service) check(ctx context.Context, r *bulwark.Risk) error {
 			found = found || (x.ID == control && x.Assessable)
 		}
 		if !found {
-			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("gaps[%d]", i), Message: fmt.Sprintf("%s is not a control of %s", trunc(control, 128), c.ID)})
+			probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("gaps[%d]", i), Message: fmt.Sprintf("%s is not a control of %s", bulwark.Abbrev(control, 128), c.ID)})
 		}
 	}
 	if len(probs) > 0 {
@@ -124,13 +124,6 @@ func (s *Service) check(ctx context.Context, r *bulwark.Risk) error {
 		return e
 	}
 	return nil
-}
-
-func trunc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // Create adds a risk of the caller's organization.

@@ -31,7 +31,7 @@ const (
 // write a built-in catalog; an organization's admin may import others.
 func (db *DB) PutCatalog(ctx context.Context, c *bulwark.Catalog) error {
 	if !bulwark.ValidID(c.ID) {
-		return bulwark.Errorf(bulwark.EINVALID, "catalog id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", truncate(c.ID, 140))
+		return bulwark.Errorf(bulwark.EINVALID, "catalog id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", bulwark.Truncate(c.ID, 140))
 	}
 	if len(c.Controls) == 0 || len(c.Controls) > maxCatalogControl {
 		return bulwark.Errorf(bulwark.EINVALID, "catalog %s has %d controls; between 1 and %d are accepted", c.ID, len(c.Controls), maxCatalogControl)
@@ -69,12 +69,12 @@ func (db *DB) PutCatalog(ctx context.Context, c *bulwark.Catalog) error {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (id) DO UPDATE SET title = excluded.title, version = excluded.version, kind = excluded.kind,
 				builtin = excluded.builtin, assessable = excluded.assessable, body = excluded.body, updated_at = excluded.updated_at`,
-			c.ID, truncate(c.Title, 500), truncate(c.Version, 100), c.Kind, boolInt(c.Builtin), n, string(body), micros(db.now()))
+			c.ID, bulwark.Truncate(c.Title, 500), bulwark.Truncate(c.Version, 100), c.Kind, boolInt(c.Builtin), n, string(body), micros(db.now()))
 		if err != nil {
 			return db.d.mapErr("store catalog", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: sc.auditOrg(), Actor: sc.actor(), Action: "catalog.put",
-			Target: "catalog:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s %s, %d controls", truncate(c.Title, 200), truncate(c.Version, 50), len(c.Controls))})
+			Target: "catalog:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s %s, %d controls", bulwark.Truncate(c.Title, 200), bulwark.Truncate(c.Version, 50), len(c.Controls))})
 	})
 }
 
@@ -95,7 +95,7 @@ func (db *DB) FindCatalog(ctx context.Context, id string) (*bulwark.Catalog, err
 		var body string
 		err := q.QueryRowContext(ctx, "SELECT body FROM catalogs WHERE id = $1", id).Scan(&body)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", truncate(id, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", bulwark.Truncate(id, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("read catalog", err)
@@ -161,7 +161,7 @@ func (db *DB) CreateAssessment(ctx context.Context, a *bulwark.Assessment) error
 		var one int
 		err = q.QueryRowContext(ctx, "SELECT 1 FROM catalogs WHERE id = $1", a.Catalog).Scan(&one)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", truncate(a.Catalog, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", bulwark.Truncate(a.Catalog, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("create assessment", err)
@@ -173,10 +173,10 @@ func (db *DB) CreateAssessment(ctx context.Context, a *bulwark.Assessment) error
 		case kind == bulwark.KindService || kind == bulwark.KindSystem:
 			err = q.QueryRowContext(ctx, "SELECT owner FROM entities WHERE id = $1 AND kind = $2", a.Scope, int(kind)).Scan(&owner)
 		default:
-			return bulwark.Errorf(bulwark.EINVALID, "an assessment is of an organization, a service or a system, not %q", truncate(a.ScopeKind, 40))
+			return bulwark.Errorf(bulwark.EINVALID, "an assessment is of an organization, a service or a system, not %q", bulwark.Truncate(a.ScopeKind, 40))
 		}
 		if err == sql.ErrNoRows || (err == nil && !sc.sees(owner)) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "%s %q not found", a.ScopeKind, truncate(a.Scope, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "%s %q not found", a.ScopeKind, bulwark.Truncate(a.Scope, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("create assessment", err)
@@ -231,7 +231,7 @@ func scanResult(sc interface{ Scan(...any) error }, extra ...any) (bulwark.Contr
 func (db *DB) findAssessment(ctx context.Context, q querier, sc scope, id string) (*bulwark.Assessment, error) {
 	a, err := scanAssessment(q.QueryRowContext(ctx, "SELECT "+assessmentCols+" FROM assessments WHERE id = $1", id))
 	if err == sql.ErrNoRows || (err == nil && !sc.sees(a.Owner)) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "assessment %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "assessment %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read assessment", err)
@@ -409,7 +409,7 @@ func checkResult(c bulwark.ResultChange) error {
 		return bulwark.Errorf(bulwark.EINVALID, "control: an ID of 1 to 128 bytes is required")
 	}
 	if !c.Status.Valid() {
-		return bulwark.Errorf(bulwark.EINVALID, "status %q: use not_implemented, partial, implemented or not_applicable", truncate(string(c.Status), 40))
+		return bulwark.Errorf(bulwark.EINVALID, "status %q: use not_implemented, partial, implemented or not_applicable", bulwark.Truncate(string(c.Status), 40))
 	}
 	for name, t := range map[string]int{"current_tier": c.CurrentTier, "target_tier": c.TargetTier} {
 		if t < 0 || t > bulwark.MaxTier {
@@ -455,7 +455,7 @@ func checkEvidence(e bulwark.Evidence) error {
 			return bulwark.Errorf(bulwark.EINVALID, "a file needs its name and a non-negative size")
 		}
 	default:
-		return bulwark.Errorf(bulwark.EINVALID, "kind %q: use link, note or file", truncate(e.Kind, 40))
+		return bulwark.Errorf(bulwark.EINVALID, "kind %q: use link, note or file", bulwark.Truncate(e.Kind, 40))
 	}
 	return nil
 }
@@ -561,7 +561,7 @@ func (db *DB) ResultHistory(ctx context.Context, assessmentID, control string) (
 // PutProfile stores or replaces a profile of the caller's organization.
 func (db *DB) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 	if !bulwark.ValidID(p.ID) {
-		return bulwark.Errorf(bulwark.EINVALID, "profile id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", truncate(p.ID, 140))
+		return bulwark.Errorf(bulwark.EINVALID, "profile id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", bulwark.Truncate(p.ID, 140))
 	}
 	if len(p.Requirements) > maxRequirements {
 		return bulwark.Errorf(bulwark.ETOOLARGE, "profile has %d requirements; at most %d", len(p.Requirements), maxRequirements)
@@ -594,7 +594,7 @@ func (db *DB) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 		var one int
 		if err := q.QueryRowContext(ctx, "SELECT 1 FROM catalogs WHERE id = $1", p.Catalog).Scan(&one); err != nil {
 			if err == sql.ErrNoRows {
-				return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", truncate(p.Catalog, 128))
+				return bulwark.Errorf(bulwark.ENOTFOUND, "catalog %q not found", bulwark.Truncate(p.Catalog, 128))
 			}
 			return db.d.mapErr("publish profile", err)
 		}
@@ -610,7 +610,7 @@ func (db *DB) PutProfile(ctx context.Context, p *bulwark.Profile) error {
 			return db.d.mapErr("publish profile", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: sc.auditOrg(), Actor: sc.actor(), Action: "profile.put",
-			Target: "profile:" + p.ID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d requirements of %s, applies to %s", truncate(p.Name, 200), len(p.Requirements), p.Catalog, p.AppliesTo)})
+			Target: "profile:" + p.ID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d requirements of %s, applies to %s", bulwark.Truncate(p.Name, 200), len(p.Requirements), p.Catalog, p.AppliesTo)})
 	})
 }
 
@@ -625,7 +625,7 @@ func (db *DB) FindProfile(ctx context.Context, id string) (*bulwark.Profile, err
 		var body string
 		err := q.QueryRowContext(ctx, "SELECT body FROM profiles WHERE id = $1", id).Scan(&body)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", truncate(id, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", bulwark.Truncate(id, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("read profile", err)
@@ -678,7 +678,7 @@ func (db *DB) DeleteProfile(ctx context.Context, id string) error {
 		var owner string
 		err = q.QueryRowContext(ctx, "SELECT owner FROM profiles WHERE id = $1", id).Scan(&owner)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", truncate(id, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "profile %q not found", bulwark.Truncate(id, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("delete profile", err)
@@ -742,7 +742,7 @@ func (db *DB) IndexHistory(ctx context.Context, org string, limit int) ([]bulwar
 			return err
 		}
 		if org != "" && !sc.sees(org) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", truncate(org, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "organization %q not found", bulwark.Truncate(org, 128))
 		}
 		rows, err := q.QueryContext(ctx, "SELECT at, value, indicators FROM index_snapshots WHERE org = $1 ORDER BY at DESC, id DESC LIMIT $2", org, limit)
 		if err != nil {

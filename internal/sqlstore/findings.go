@@ -200,7 +200,7 @@ func (db *DB) insertFindings(ctx context.Context, q querier, fs []bulwark.Findin
 			}
 			fmt.Fprintf(&vals, "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
 				a.add(f.AssetID), a.add(f.VulnID), a.add(f.Owner), a.add(string(f.Status)), a.add(string(f.Confidence)),
-				a.add(truncate(f.Evidence, 2000)), a.add(string(f.Decision)), a.add(string(inputs)), a.add(k), a.add(micros(f.Due)),
+				a.add(bulwark.Truncate(f.Evidence, 2000)), a.add(string(f.Decision)), a.add(string(inputs)), a.add(k), a.add(micros(f.Due)),
 				a.add(micros(f.FirstSeen)), a.add(micros(f.LastSeen)), a.add(f.AcceptedBy), a.add(f.AcceptedReason),
 				a.add(micros(f.AcceptedUntil)), a.add(micros(f.UpdatedAt)))
 		}
@@ -221,7 +221,7 @@ func (db *DB) updateFinding(ctx context.Context, q querier, f bulwark.Finding) e
 	_, err := q.ExecContext(ctx, `UPDATE findings SET owner = $1, status = $2, confidence = $3, evidence = $4, decision = $5,
 		inputs = $6, due = $7, last_seen = $8, accepted_by = $9, accepted_reason = $10, accepted_until = $11, updated_at = $12,
 		kev = $13 WHERE asset_id = $14 AND vuln_id = $15`,
-		f.Owner, string(f.Status), string(f.Confidence), truncate(f.Evidence, 2000), string(f.Decision), string(inputs),
+		f.Owner, string(f.Status), string(f.Confidence), bulwark.Truncate(f.Evidence, 2000), string(f.Decision), string(inputs),
 		micros(f.Due), micros(f.LastSeen), f.AcceptedBy, f.AcceptedReason, micros(f.AcceptedUntil), micros(f.UpdatedAt),
 		kev, f.AssetID, f.VulnID)
 	return db.d.mapErr("update finding", err)
@@ -266,7 +266,7 @@ func (db *DB) ListFindings(ctx context.Context, f bulwark.FindingFilter) (bulwar
 			if f.After != "" {
 				n, err := strconv.Atoi(f.After)
 				if err != nil || n < 0 {
-					return bulwark.Errorf(bulwark.EINVALID, "findings: cursor %q is not an offset", truncate(f.After, 40))
+					return bulwark.Errorf(bulwark.EINVALID, "findings: cursor %q is not an offset", bulwark.Truncate(f.After, 40))
 				}
 				offset = n
 			}
@@ -396,7 +396,7 @@ func (db *DB) findFinding(ctx context.Context, q querier, s scope, assetID, vuln
 	f, err := scanFinding(q.QueryRowContext(ctx, "SELECT "+findingCols+" FROM findings WHERE asset_id = $1 AND vuln_id = $2", assetID, vulnID))
 	if err == sql.ErrNoRows || (err == nil && !s.sees(f.Owner)) {
 		// The same answer whether it is missing or hidden.
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "finding %s / %s not found", truncate(assetID, 128), truncate(vulnID, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "finding %s / %s not found", bulwark.Truncate(assetID, 128), bulwark.Truncate(vulnID, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read finding", err)

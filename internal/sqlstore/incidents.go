@@ -20,7 +20,7 @@ import (
 // incident down to what a party sees.
 
 func incidentNotFound(id string) error {
-	return bulwark.Errorf(bulwark.ENOTFOUND, "incident %q not found", truncate(id, 128))
+	return bulwark.Errorf(bulwark.ENOTFOUND, "incident %q not found", bulwark.Truncate(id, 128))
 }
 
 // partyOf returns the caller's role in incident id ("" for the System
@@ -196,7 +196,7 @@ func checkTimeline(entries []bulwark.TimelineEntry) error {
 		}
 		for _, o := range e.Audience {
 			if !bulwark.ValidID(o) && o != bulwark.TimelineCoordinators {
-				return bulwark.Errorf(bulwark.EINVALID, "timeline audience %q is not an organization ID", truncate(o, 64))
+				return bulwark.Errorf(bulwark.EINVALID, "timeline audience %q is not an organization ID", bulwark.Truncate(o, 64))
 			}
 		}
 	}
@@ -248,7 +248,7 @@ func (db *DB) insertTasks(ctx context.Context, q querier, sc scope, id string, t
 			t.Status = bulwark.TaskOpen
 		}
 		if !bulwark.ValidTaskStatus(t.Status) {
-			return bulwark.Errorf(bulwark.EINVALID, "task status %q: use open, in-progress, done or skipped", truncate(string(t.Status), 40))
+			return bulwark.Errorf(bulwark.EINVALID, "task status %q: use open, in-progress, done or skipped", bulwark.Truncate(string(t.Status), 40))
 		}
 		seq++
 		t.ID = "t" + strconv.FormatInt(seq, 10)
@@ -273,12 +273,12 @@ func (db *DB) insertParties(ctx context.Context, q querier, id string, parties [
 	var added []bulwark.IncidentParty
 	for _, p := range parties {
 		if !bulwark.ValidID(p.Org) || len(p.Reason) > 500 {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "party %q is not an organization ID", truncate(p.Org, 64))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "party %q is not an organization ID", bulwark.Truncate(p.Org, 64))
 		}
 		switch p.Role {
 		case bulwark.PartyReporter, bulwark.PartyAffected, bulwark.PartyCoordinator, bulwark.PartyAuthority:
 		default:
-			return nil, bulwark.Errorf(bulwark.EINVALID, "party role %q", truncate(string(p.Role), 40))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "party role %q", bulwark.Truncate(string(p.Role), 40))
 		}
 		res, err := q.ExecContext(ctx, "INSERT INTO incident_parties (incident_id, org, role, reason, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident_id, org) DO NOTHING",
 			id, p.Org, string(p.Role), p.Reason, micros(now))
@@ -295,7 +295,7 @@ func (db *DB) insertParties(ctx context.Context, q querier, id string, parties [
 // CreateIncident stores a new incident of the caller's organization.
 func (db *DB) CreateIncident(ctx context.Context, inc *bulwark.Incident, entries []bulwark.TimelineEntry) error {
 	if inc.ID != "" && !bulwark.ValidID(inc.ID) {
-		return bulwark.Errorf(bulwark.EINVALID, "incident id %q is not valid", truncate(inc.ID, 64))
+		return bulwark.Errorf(bulwark.EINVALID, "incident id %q is not valid", bulwark.Truncate(inc.ID, 64))
 	}
 	if strings.TrimSpace(inc.Title) == "" || len(inc.Title) > 500 || len(inc.Description) > bulwark.MaxIncidentText {
 		return bulwark.Errorf(bulwark.EINVALID, "an incident needs a title of 1 to 500 bytes and a description of at most %d", bulwark.MaxIncidentText)
@@ -320,7 +320,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bulwark.Incident, entries
 		var one int
 		if err := q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1", inc.Owner).Scan(&one); err != nil {
 			if err == sql.ErrNoRows {
-				return bulwark.Errorf(bulwark.EINVALID, "incident owner %q is not an organization", truncate(inc.Owner, 128))
+				return bulwark.Errorf(bulwark.EINVALID, "incident owner %q is not an organization", bulwark.Truncate(inc.Owner, 128))
 			}
 			return db.d.mapErr("report an incident", err)
 		}
@@ -357,7 +357,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bulwark.Incident, entries
 		inc.Parties = parties
 		for _, a := range inc.Affected {
 			if !bulwark.ValidID(a.ID) || !bulwark.ValidID(a.Owner) {
-				return bulwark.Errorf(bulwark.EINVALID, "affected entity %q has no valid ID or owner", truncate(a.ID, 64))
+				return bulwark.Errorf(bulwark.EINVALID, "affected entity %q has no valid ID or owner", bulwark.Truncate(a.ID, 64))
 			}
 			ab, err := json.Marshal(a)
 			if err != nil {
@@ -537,7 +537,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id string, fn func(inc *bulwar
 				continue
 			}
 			if !slices.ContainsFunc(inc.Parties, func(p bulwark.IncidentParty) bool { return p.Org == t.Org }) {
-				return bulwark.Errorf(bulwark.EINVALID, "task %q: %s takes no part in the incident", truncate(t.Title, 60), truncate(t.Org, 64))
+				return bulwark.Errorf(bulwark.EINVALID, "task %q: %s takes no part in the incident", bulwark.Truncate(t.Title, 60), bulwark.Truncate(t.Org, 64))
 			}
 			newTasks = append(newTasks, t)
 		}
@@ -568,7 +568,7 @@ func (db *DB) UpdateTask(ctx context.Context, incidentID, taskID string, fn func
 		var rev int
 		err = q.QueryRowContext(ctx, "SELECT org, rev, body FROM incident_tasks WHERE incident_id = $1 AND task_id = $2", incidentID, taskID).Scan(&org, &rev, &tb)
 		if err == sql.ErrNoRows || (err == nil && !coordinates(sc, role) && org != sc.p.Org) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "task %q of incident %s not found", truncate(taskID, 64), incidentID)
+			return bulwark.Errorf(bulwark.ENOTFOUND, "task %q of incident %s not found", bulwark.Truncate(taskID, 64), incidentID)
 		}
 		if err != nil {
 			return db.d.mapErr("read incident task", err)
@@ -643,13 +643,13 @@ func (db *DB) AddTasks(ctx context.Context, incidentID string, tasks []bulwark.I
 			var one int
 			err := q.QueryRowContext(ctx, "SELECT 1 FROM incident_parties WHERE incident_id = $1 AND org = $2", incidentID, t.Org).Scan(&one)
 			if err == sql.ErrNoRows {
-				return bulwark.Errorf(bulwark.EINVALID, "task %q: %s takes no part in the incident", truncate(t.Title, 60), truncate(t.Org, 64))
+				return bulwark.Errorf(bulwark.EINVALID, "task %q: %s takes no part in the incident", bulwark.Truncate(t.Title, 60), bulwark.Truncate(t.Org, 64))
 			}
 			if err != nil {
 				return db.d.mapErr("add tasks", err)
 			}
 			aud := []string{bulwark.TimelineCoordinators, t.Org}
-			entries = append(entries, bulwark.TimelineEntry{Kind: "task", Text: truncate("Task added for "+t.Org+": "+t.Title, bulwark.MaxTimelineText), Audience: aud})
+			entries = append(entries, bulwark.TimelineEntry{Kind: "task", Text: bulwark.Truncate("Task added for "+t.Org+": "+t.Title, bulwark.MaxTimelineText), Audience: aud})
 		}
 		now := db.now()
 		if err := db.insertTasks(ctx, q, sc, incidentID, tasks, now); err != nil {
@@ -843,7 +843,7 @@ func (db *DB) RecordEscalation(ctx context.Context, incidentID, service, stage s
 			return err
 		}
 		res, err := q.ExecContext(ctx, "INSERT INTO incident_escalations (incident_id, service, stage, at) VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, service, stage) DO NOTHING",
-			incidentID, truncate(service, bulwark.MaxIDLen), truncate(stage, 40), micros(at))
+			incidentID, bulwark.Truncate(service, bulwark.MaxIDLen), bulwark.Truncate(stage, 40), micros(at))
 		if err != nil {
 			return db.d.mapErr("record an escalation", err)
 		}
@@ -891,7 +891,7 @@ func (db *DB) PutPlaybook(ctx context.Context, p *bulwark.Playbook) error {
 			return fmt.Errorf("encode playbook: %w", err)
 		}
 		if _, err := q.ExecContext(ctx, "INSERT INTO playbooks (id, version, threat, title, source, body, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-			p.ID, p.Version, p.Threat, truncate(p.Title, 500), p.Source, string(b), sc.actor(), micros(now)); err != nil {
+			p.ID, p.Version, p.Threat, bulwark.Truncate(p.Title, 500), p.Source, string(b), sc.actor(), micros(now)); err != nil {
 			if db.d.isUnique(err) {
 				return bulwark.Errorf(bulwark.ECONFLICT, "playbook %s version %d was published at the same time", p.ID, p.Version)
 			}
@@ -924,7 +924,7 @@ func (db *DB) FindPlaybook(ctx context.Context, id string, version int) (*bulwar
 		err = db.reader().QueryRowContext(ctx, "SELECT source, body FROM playbooks WHERE id = $1 AND version = $2", id, version).Scan(&source, &body)
 	}
 	if err == sql.ErrNoRows {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "playbook %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "playbook %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read a playbook", err)
@@ -979,7 +979,7 @@ func (db *DB) PutDirectory(ctx context.Context, d *bulwark.Directory) error {
 		var one int
 		if err := q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1", d.Org).Scan(&one); err != nil {
 			if err == sql.ErrNoRows {
-				return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", truncate(d.Org, 128))
+				return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", bulwark.Truncate(d.Org, 128))
 			}
 			return db.d.mapErr("change the directory", err)
 		}
@@ -1025,7 +1025,7 @@ func (db *DB) FindDirectory(ctx context.Context, org string) (*bulwark.Directory
 		var body string
 		err = q.QueryRowContext(ctx, "SELECT body FROM incident_directories WHERE org = $1", org).Scan(&body)
 		if err == sql.ErrNoRows || (err == nil && !sc.sees(org)) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "no directory of %q that you can see", truncate(org, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "no directory of %q that you can see", bulwark.Truncate(org, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("read the directory", err)

@@ -83,7 +83,7 @@ func (db *DB) orgsExist(ctx context.Context, q querier, orgs []string) error {
 	}
 	for _, o := range orgs {
 		if !found[o] {
-			return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", truncate(o, 128))
+			return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", bulwark.Truncate(o, 128))
 		}
 	}
 	return nil
@@ -170,7 +170,7 @@ func (db *DB) UpdateCommunity(ctx context.Context, c *bulwark.Community) error {
 			return db.d.mapErr("update community", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "community %q not found", truncate(c.ID, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "community %q not found", bulwark.Truncate(c.ID, 128))
 		}
 		if err := db.putMembers(ctx, q, c); err != nil {
 			return err
@@ -278,11 +278,11 @@ func (db *DB) checkAccessMembers(ctx context.Context, q querier, c *bulwark.Coll
 		return db.d.mapErr("check collection access", err)
 	}
 	if len(members) == 0 {
-		return bulwark.Errorf(bulwark.EINVALID, "community %q not found", truncate(c.Community, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "community %q not found", bulwark.Truncate(c.Community, 128))
 	}
 	for _, x := range c.Access {
 		if !members[x.Org] {
-			return bulwark.Errorf(bulwark.EINVALID, "%s is not a member of community %s", truncate(x.Org, 128), c.Community)
+			return bulwark.Errorf(bulwark.EINVALID, "%s is not a member of community %s", bulwark.Truncate(x.Org, 128), c.Community)
 		}
 	}
 	return nil
@@ -334,7 +334,7 @@ func (db *DB) UpdateCollection(ctx context.Context, c *bulwark.Collection) error
 		var community string
 		err = q.QueryRowContext(ctx, "SELECT community FROM intel_collections WHERE id = $1", c.ID).Scan(&community)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", truncate(c.ID, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", bulwark.Truncate(c.ID, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("update collection", err)
@@ -478,7 +478,7 @@ func (db *DB) PutIntelObjects(ctx context.Context, collection string, objs []bul
 		var exists int
 		if err := q.QueryRowContext(ctx, "SELECT 1 FROM intel_collections WHERE id = $1", collection).Scan(&exists); err != nil {
 			if err == sql.ErrNoRows {
-				return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", truncate(collection, 128))
+				return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", bulwark.Truncate(collection, 128))
 			}
 			return db.d.mapErr("add intel objects", err)
 		}
@@ -893,7 +893,7 @@ func (db *DB) FindIntelStatus(ctx context.Context, id string) (*bulwark.IntelSta
 	if err != nil {
 		return nil, err
 	}
-	notFound := bulwark.Errorf(bulwark.ENOTFOUND, "status %q not found", truncate(id, 64))
+	notFound := bulwark.Errorf(bulwark.ENOTFOUND, "status %q not found", bulwark.Truncate(id, 64))
 	var col, org, body string
 	var user int64
 	err = db.reader().QueryRowContext(ctx, "SELECT collection, org, user_id, body FROM intel_status WHERE id = $1", id).Scan(&col, &org, &user, &body)

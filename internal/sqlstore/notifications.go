@@ -105,17 +105,17 @@ func checkNotification(ev *bulwark.NotificationEvent, n *bulwark.Notification) e
 	case n.Key == "" || len(n.Key) > 200:
 		return bulwark.Errorf(bulwark.EINVALID, "notification key must be 1 to 200 bytes")
 	case n.Org != ev.OrgID:
-		return bulwark.Errorf(bulwark.EINVALID, "notification for %q belongs to a different organization than its event", truncate(n.Org, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "notification for %q belongs to a different organization than its event", bulwark.Truncate(n.Org, 128))
 	case n.IncidentID != ev.IncidentID:
 		return bulwark.Errorf(bulwark.EINVALID, "notification names a different incident than its event")
 	case n.Audience.Level() < 0:
-		return bulwark.Errorf(bulwark.EINVALID, "notification audience %q is unknown", truncate(string(n.Audience), 40))
+		return bulwark.Errorf(bulwark.EINVALID, "notification audience %q is unknown", bulwark.Truncate(string(n.Audience), 40))
 	case n.Channel != bulwark.ChannelEmail && n.Channel != bulwark.ChannelWebhook:
-		return bulwark.Errorf(bulwark.EINVALID, "notification channel %q is unknown", truncate(string(n.Channel), 40))
+		return bulwark.Errorf(bulwark.EINVALID, "notification channel %q is unknown", bulwark.Truncate(string(n.Channel), 40))
 	case n.Status != bulwark.NotifyPending && n.Status != bulwark.NotifyFailed:
 		return bulwark.Errorf(bulwark.EINVALID, "a new notification is pending (or failed, when it cannot be addressed)")
 	case n.RecipientOrg != "" && !bulwark.ValidID(n.RecipientOrg):
-		return bulwark.Errorf(bulwark.EINVALID, "recipient organization %q is not a valid ID", truncate(n.RecipientOrg, 128))
+		return bulwark.Errorf(bulwark.EINVALID, "recipient organization %q is not a valid ID", bulwark.Truncate(n.RecipientOrg, 128))
 	case len(n.Subject)+len(n.Body)+len(n.Payload)+len(n.Address) > maxNotificationText:
 		return bulwark.Errorf(bulwark.ETOOLARGE, "notification is larger than %d bytes", maxNotificationText)
 	case len(n.Rule) > 128 || len(n.Secret) > 128 || len(n.RecipientName) > 500:
@@ -150,7 +150,7 @@ func (db *DB) EnqueueNotifications(ctx context.Context, ev bulwark.NotificationE
 		}
 		if !sc.p.System {
 			if sc.p.Org != ev.OrgID {
-				return bulwark.Errorf(bulwark.EFORBIDDEN, "notifications about %s's incidents are raised by %s", truncate(ev.OrgID, 128), truncate(ev.OrgID, 128))
+				return bulwark.Errorf(bulwark.EFORBIDDEN, "notifications about %s's incidents are raised by %s", bulwark.Truncate(ev.OrgID, 128), bulwark.Truncate(ev.OrgID, 128))
 			}
 			if !sc.p.Role.CanWrite() {
 				return bulwark.Errorf(bulwark.EFORBIDDEN, "raise notifications: your role (%s) is read-only", sc.p.Role)
@@ -173,7 +173,7 @@ func (db *DB) EnqueueNotifications(ctx context.Context, ev bulwark.NotificationE
 				return db.d.mapErr("record notification event", err)
 			}
 			if org != ev.OrgID {
-				return bulwark.Errorf(bulwark.ECONFLICT, "event key %q is already used", truncate(ev.Key, 200))
+				return bulwark.Errorf(bulwark.ECONFLICT, "event key %q is already used", bulwark.Truncate(ev.Key, 200))
 			}
 		}
 		for _, n := range ns {
@@ -189,7 +189,7 @@ func (db *DB) EnqueueNotifications(ctx context.Context, ev bulwark.NotificationE
 			return nil
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: ev.OrgID, Actor: sc.actor(), Action: "notify.enqueue",
-			Target: "incident:" + ev.IncidentID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d notification(s)", truncate(ev.Key, 200), len(added))})
+			Target: "incident:" + ev.IncidentID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d notification(s)", bulwark.Truncate(ev.Key, 200), len(added))})
 	})
 	return added, err
 }
@@ -215,7 +215,7 @@ func (db *DB) insertNotification(ctx context.Context, q querier, n *bulwark.Noti
 		next_attempt, last_error, lease_token, lease_until, sent_at, due_by, ack_at, ack_by, escalated_at, ack_hash, body)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, '', 0, 0, $11, 0, '', 0, $12, $13) ON CONFLICT (key) DO NOTHING`,
 		n.ID, n.Key, n.EventKey, n.IncidentID, n.Org, n.RecipientOrg, string(n.Audience), string(n.Status),
-		micros(n.NextAttempt), truncate(n.LastError, maxNotificationError), micros(n.DueBy), nullable(n.AckHash), string(body))
+		micros(n.NextAttempt), bulwark.Truncate(n.LastError, maxNotificationError), micros(n.DueBy), nullable(n.AckHash), string(body))
 	if err != nil {
 		if db.d.isUnique(err) {
 			return false, bulwark.Errorf(bulwark.ECONFLICT, "notification %s or its ack token already exists", n.ID)
@@ -265,7 +265,7 @@ func (db *DB) FindNotificationEvent(ctx context.Context, key string) (*bulwark.N
 		var body string
 		err = q.QueryRowContext(ctx, "SELECT body FROM notify_events WHERE key = $1", key).Scan(&body)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "notification event %q not found", truncate(key, 200))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "notification event %q not found", bulwark.Truncate(key, 200))
 		}
 		if err != nil {
 			return db.d.mapErr("read notification event", err)
@@ -334,7 +334,7 @@ func (db *DB) FinishDelivery(ctx context.Context, id, lease string, out bulwark.
 	switch out.Status {
 	case bulwark.NotifySent, bulwark.NotifyPending, bulwark.NotifyFailed:
 	default:
-		return false, bulwark.Errorf(bulwark.EINVALID, "a delivery ends sent, pending (retry) or failed, not %q", truncate(string(out.Status), 40))
+		return false, bulwark.Errorf(bulwark.EINVALID, "a delivery ends sent, pending (retry) or failed, not %q", bulwark.Truncate(string(out.Status), 40))
 	}
 	if lease == "" {
 		return false, bulwark.Errorf(bulwark.EINVALID, "no lease")
@@ -361,7 +361,7 @@ func (db *DB) FinishDelivery(ctx context.Context, id, lease string, out bulwark.
 		if err != nil {
 			return db.d.mapErr("record delivery", err)
 		}
-		msg := truncate(out.Error, maxNotificationError)
+		msg := bulwark.Truncate(out.Error, maxNotificationError)
 		a := db.d.newArgs()
 		set := []string{"lease_token = ''", "lease_until = 0", "last_error = " + a.add(msg)}
 		// An acknowledgement that came in meanwhile keeps its status.
@@ -400,7 +400,7 @@ func (db *DB) FinishDelivery(ctx context.Context, id, lease string, out bulwark.
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: org, Actor: sc.actor(), Action: "notify." + outcome,
 			Target: "notification:" + id, Outcome: map[bool]string{true: "ok", false: "error"}[out.Status == bulwark.NotifySent],
-			Detail: fmt.Sprintf("attempt %d %s", attempts, truncate(msg, 200))})
+			Detail: fmt.Sprintf("attempt %d %s", attempts, bulwark.Truncate(msg, 200))})
 	})
 	return done, err
 }
@@ -478,7 +478,7 @@ func (db *DB) ListNotifications(ctx context.Context, f bulwark.NotificationFilte
 func (db *DB) findNotification(ctx context.Context, q querier, sc notifyScope, id string) (*bulwark.Notification, error) {
 	n, err := scanNotification(q.QueryRowContext(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE id = $1", id))
 	if err == sql.ErrNoRows || (err == nil && !sc.sees(n.Org, n.RecipientOrg)) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "notification %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "notification %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read notification", err)
@@ -537,16 +537,16 @@ func (db *DB) ack(ctx context.Context, q querier, n *bulwark.Notification, by st
 		return bulwark.Errorf(bulwark.ECONFLICT, "notification %s was already acknowledged by %s at %s", n.ID, n.AckBy, n.AckAt.Format(time.RFC3339))
 	}
 	res, err := q.ExecContext(ctx, "UPDATE notifications SET status = 'acknowledged', ack_at = $1, ack_by = $2 WHERE id = $3 AND ack_at = 0",
-		micros(at), truncate(by, 200), n.ID)
+		micros(at), bulwark.Truncate(by, 200), n.ID)
 	if err != nil {
 		return db.d.mapErr("acknowledge notification", err)
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
 		return bulwark.Errorf(bulwark.ECONFLICT, "notification %s was acknowledged at the same time by someone else", n.ID)
 	}
-	n.Status, n.AckAt, n.AckBy, n.NextAttempt = bulwark.NotifyAcknowledged, at.UTC().Truncate(time.Microsecond), truncate(by, 200), time.Time{}
+	n.Status, n.AckAt, n.AckBy, n.NextAttempt = bulwark.NotifyAcknowledged, at.UTC().Truncate(time.Microsecond), bulwark.Truncate(by, 200), time.Time{}
 	return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: auditOrg, Actor: actor, Action: "notify.ack", Target: "notification:" + n.ID,
-		Outcome: "ok", Detail: fmt.Sprintf("%s notification of incident %s acknowledged by %s", n.Audience, n.IncidentID, truncate(by, 200))})
+		Outcome: "ok", Detail: fmt.Sprintf("%s notification of incident %s acknowledged by %s", n.Audience, n.IncidentID, bulwark.Truncate(by, 200))})
 }
 
 // AckNotification acknowledges a notification as the caller.

@@ -71,7 +71,7 @@ func (db *DB) putRiskEvent(ctx context.Context, q querier, r *bulwark.Risk, note
 		return fmt.Errorf("encode risk: %w", err)
 	}
 	if _, err := q.ExecContext(ctx, "INSERT INTO risk_events (risk_id, rev, at, actor, note, body) VALUES ($1, $2, $3, $4, $5, $6)",
-		r.ID, r.Rev, micros(r.UpdatedAt), r.UpdatedBy, truncate(note, 2000), string(body)); err != nil {
+		r.ID, r.Rev, micros(r.UpdatedAt), r.UpdatedBy, bulwark.Truncate(note, 2000), string(body)); err != nil {
 		if db.d.isUnique(err) {
 			return bulwark.Errorf(bulwark.ECONFLICT, "risk %s was changed by someone else at the same time; reload it and apply your change again", r.ID)
 		}
@@ -103,7 +103,7 @@ func (db *DB) CreateRisk(ctx context.Context, r *bulwark.Risk) error {
 		var one int
 		err = q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1", r.Owner).Scan(&one)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.EINVALID, "risk owner %q is not an organization", truncate(r.Owner, 128))
+			return bulwark.Errorf(bulwark.EINVALID, "risk owner %q is not an organization", bulwark.Truncate(r.Owner, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("add a risk", err)
@@ -133,7 +133,7 @@ func (db *DB) CreateRisk(ctx context.Context, r *bulwark.Risk) error {
 			return err
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: sc.auditOrg(), Actor: sc.actor(), Action: "risk.create",
-			Target: "risk:" + r.ID, Outcome: "ok", Detail: fmt.Sprintf("%s (score %d)", truncate(r.Title, 200), r.Score())})
+			Target: "risk:" + r.ID, Outcome: "ok", Detail: fmt.Sprintf("%s (score %d)", bulwark.Truncate(r.Title, 200), r.Score())})
 	})
 }
 
@@ -194,7 +194,7 @@ func (db *DB) findRisk(ctx context.Context, q querier, sc scope, id string) (*bu
 	var owner, body string
 	err := q.QueryRowContext(ctx, "SELECT owner, body FROM risks WHERE id = $1", id).Scan(&owner, &body)
 	if err == sql.ErrNoRows || (err == nil && !sc.sees(owner)) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "risk %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "risk %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read risk", err)

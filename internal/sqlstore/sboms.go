@@ -27,7 +27,7 @@ func (db *DB) PutSBOM(ctx context.Context, s *bulwark.SBOM) error {
 		var owner string
 		err = q.QueryRowContext(ctx, "SELECT owner FROM entities WHERE id = $1 AND kind = $2", s.AssetID, int(bulwark.KindAsset)).Scan(&owner)
 		if err == sql.ErrNoRows || (err == nil && !sc.sees(owner)) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "asset %q not found", truncate(s.AssetID, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "asset %q not found", bulwark.Truncate(s.AssetID, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("attach SBOM", err)
@@ -55,7 +55,7 @@ func (db *DB) PutSBOM(ctx context.Context, s *bulwark.SBOM) error {
 			ON CONFLICT (asset_id) DO UPDATE SET owner = excluded.owner, document = excluded.document, serial = excluded.serial,
 				spec_version = excluded.spec_version, hash = excluded.hash, attached_at = excluded.attached_at,
 				components = excluded.components, not_affected = excluded.not_affected`,
-			s.AssetID, owner, truncate(s.Document, 500), truncate(s.Serial, 200), truncate(s.SpecVersion, 20), s.Hash,
+			s.AssetID, owner, bulwark.Truncate(s.Document, 500), bulwark.Truncate(s.Serial, 200), bulwark.Truncate(s.SpecVersion, 20), s.Hash,
 			micros(s.AttachedAt), string(comps), string(na))
 		if err != nil {
 			return db.d.mapErr("attach SBOM", err)
@@ -94,7 +94,7 @@ func (db *DB) FindSBOM(ctx context.Context, assetID string) (*bulwark.SBOM, erro
 		}
 		s, err := scanSBOM(q.QueryRowContext(ctx, "SELECT "+sbomCols+" FROM asset_sboms WHERE asset_id = $1", assetID))
 		if err == sql.ErrNoRows || (err == nil && !sc.sees(s.Owner)) {
-			return bulwark.Errorf(bulwark.ENOTFOUND, "no SBOM attached to asset %q", truncate(assetID, 128))
+			return bulwark.Errorf(bulwark.ENOTFOUND, "no SBOM attached to asset %q", bulwark.Truncate(assetID, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("read SBOM", err)

@@ -73,7 +73,7 @@ func (db *DB) CreateCampaign(ctx context.Context, c *bulwark.Campaign) error {
 		var one int
 		err := q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1", c.Org).Scan(&one)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.EINVALID, "campaign organization %q is not an organization", truncate(c.Org, 128))
+			return bulwark.Errorf(bulwark.EINVALID, "campaign organization %q is not an organization", bulwark.Truncate(c.Org, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("add a campaign", err)
@@ -92,7 +92,7 @@ func (db *DB) CreateCampaign(ctx context.Context, c *bulwark.Campaign) error {
 			return db.d.mapErr("add a campaign", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: trainingAuditOrg(p), Actor: trainingActor(p), Action: "training.campaign.create",
-			Target: "campaign:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s %s: %s", c.Org, c.Kind, truncate(c.Title, 200))})
+			Target: "campaign:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s %s: %s", c.Org, c.Kind, bulwark.Truncate(c.Title, 200))})
 	})
 }
 
@@ -112,7 +112,7 @@ func scanCampaign(sc interface{ Scan(...any) error }) (bulwark.Campaign, error) 
 func (db *DB) findCampaign(ctx context.Context, q querier, p bulwark.Principal, id string) (*bulwark.Campaign, error) {
 	c, err := scanCampaign(q.QueryRowContext(ctx, "SELECT "+campaignCols+" FROM training_campaigns WHERE id = $1", id))
 	if err == sql.ErrNoRows || (err == nil && !trainingSees(p, c.Org)) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "campaign %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "campaign %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
 		return nil, db.d.mapErr("read campaign", err)
@@ -221,7 +221,7 @@ func (db *DB) TrainingKey(ctx context.Context, org string) ([]byte, error) {
 		return nil, err
 	}
 	if !trainingSees(p, org) {
-		return nil, bulwark.Errorf(bulwark.EFORBIDDEN, "only %s may record its people's training", truncate(org, 128))
+		return nil, bulwark.Errorf(bulwark.EFORBIDDEN, "only %s may record its people's training", bulwark.Truncate(org, 128))
 	}
 	if err := trainingCanWrite(p, "record training"); err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (db *DB) TrainingKey(ctx context.Context, org string) ([]byte, error) {
 		}
 		var one int
 		if err := q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1", org).Scan(&one); err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", truncate(org, 128))
+			return bulwark.Errorf(bulwark.EINVALID, "%q is not an organization", bulwark.Truncate(org, 128))
 		} else if err != nil {
 			return db.d.mapErr("read training key", err)
 		}
@@ -325,7 +325,7 @@ func (db *DB) PutTrainingRecords(ctx context.Context, campaign string, b bulwark
 			}
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: trainingAuditOrg(p), Actor: trainingActor(p), Action: "training.import",
-			Target: "campaign:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d created, %d updated, %d unchanged", truncate(b.Source, 200), st.Created, st.Updated, st.Unchanged)})
+			Target: "campaign:" + c.ID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d created, %d updated, %d unchanged", bulwark.Truncate(b.Source, 200), st.Created, st.Updated, st.Unchanged)})
 	})
 	return st, err
 }
@@ -736,7 +736,7 @@ func (db *DB) ForgetPerson(ctx context.Context, org string, person bulwark.Perso
 		return 0, err
 	}
 	if !trainingSees(p, org) {
-		return 0, bulwark.Errorf(bulwark.EFORBIDDEN, "only %s may remove its people's training records", truncate(org, 128))
+		return 0, bulwark.Errorf(bulwark.EFORBIDDEN, "only %s may remove its people's training records", bulwark.Truncate(org, 128))
 	}
 	if err := trainingCanWrite(p, "remove training records"); err != nil {
 		return 0, err

@@ -115,7 +115,7 @@ func (t *feedTx) putBatch(ctx context.Context, recs []bulwark.VulnRecord) error 
 	for i := range recs {
 		r := &recs[i]
 		if !bulwark.ValidID(r.Vuln.ID) {
-			return bulwark.Errorf(bulwark.EINVALID, "feed record: invalid vulnerability id %q", truncate(r.Vuln.ID, 64))
+			return bulwark.Errorf(bulwark.EINVALID, "feed record: invalid vulnerability id %q", bulwark.Truncate(r.Vuln.ID, 64))
 		}
 		if r.Key == "" || len(r.Key) > 200 || len(r.Vuln.Sources) == 0 {
 			return bulwark.Errorf(bulwark.EINVALID, "feed record %s: missing source or provenance", r.Vuln.ID)
@@ -186,7 +186,7 @@ func (t *feedTx) putBatch(ctx context.Context, recs []bulwark.VulnRecord) error 
 		if n > 0 {
 			vals.WriteByte(',')
 		}
-		fmt.Fprintf(&vals, "(%s,%s,%s,%s,%s,%s,%s,%s,%s)", w.add(r.Vuln.ID), w.add(r.Key), w.add(truncate(prov.Document, 500)),
+		fmt.Fprintf(&vals, "(%s,%s,%s,%s,%s,%s,%s,%s,%s)", w.add(r.Vuln.ID), w.add(r.Key), w.add(bulwark.Truncate(prov.Document, 500)),
 			w.add(micros(prov.FetchedAt)), w.add(micros(prov.Modified)), w.add(prov.Hash), w.add(kev), w.add(string(data)), w.add(t.seq))
 		n++
 	}
@@ -236,13 +236,6 @@ func (t *feedTx) Rollback() error {
 	}
 	t.closed = true
 	return t.tx.Rollback()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // readVulnRecords returns the merged vulnerabilities of rows (vuln_id,
@@ -300,7 +293,7 @@ func (db *DB) FindVulnerability(ctx context.Context, id string) (*bulwark.Vulner
 		return nil, db.d.mapErr("read vulnerability", err)
 	}
 	if out == nil {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "vulnerability %s not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "vulnerability %s not found", bulwark.Truncate(id, 128))
 	}
 	return out, nil
 }

@@ -469,13 +469,13 @@ func resultForm(r *http.Request, control string) (bulwark.ResultChange, error) {
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > v.max {
-			return c, bulwark.Errorf(bulwark.EINVALID, "%s %q: use a whole number from 0 to %d", v.name, truncate(s, 20), v.max)
+			return c, bulwark.Errorf(bulwark.EINVALID, "%s %q: use a whole number from 0 to %d", v.name, bulwark.Abbrev(s, 20), v.max)
 		}
 		*v.dst = n
 	}
 	if !c.Status.Valid() {
 		return c, bulwark.Errorf(bulwark.EINVALID, "status %q is not a status: use not_implemented, partial, implemented, not_applicable or leave it empty (not assessed)",
-			truncate(string(c.Status), 40))
+			bulwark.Abbrev(string(c.Status), 40))
 	}
 	kinds, titles, urls, hashes, sizes := f["ev_kind"], f["ev_title"], f["ev_url"], f["ev_sha256"], f["ev_size"]
 	if len(titles) != len(kinds) || len(urls) != len(kinds) || len(hashes) != len(kinds) || len(sizes) != len(kinds) {
@@ -493,7 +493,7 @@ func resultForm(r *http.Request, control string) (bulwark.ResultChange, error) {
 		if sizes[i] != "" {
 			n, err := strconv.ParseInt(sizes[i], 10, 64)
 			if err != nil || n < 0 {
-				return c, bulwark.Errorf(bulwark.EINVALID, "evidence %d: size %q is not a byte count", i+1, truncate(sizes[i], 20))
+				return c, bulwark.Errorf(bulwark.EINVALID, "evidence %d: size %q is not a byte count", i+1, bulwark.Abbrev(sizes[i], 20))
 			}
 			e.Size = n
 		}
@@ -510,13 +510,6 @@ func resultForm(r *http.Request, control string) (bulwark.ResultChange, error) {
 		c.Evidence = append(c.Evidence, bulwark.Evidence{Kind: "note", Title: title})
 	}
 	return c, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // wantsJSON reports whether the editor's script sent the request (it asks
@@ -616,7 +609,7 @@ func (h *Handler) resultHistory(w http.ResponseWriter, r *http.Request, p bulwar
 	control := r.PathValue("control")
 	ctl, ok := findControl(cat, control)
 	if !ok || !ctl.Assessable {
-		h.fail(w, r, p, bulwark.Errorf(bulwark.ENOTFOUND, "%s has no assessable control %q.", cat.ID, truncate(control, 128)))
+		h.fail(w, r, p, bulwark.Errorf(bulwark.ENOTFOUND, "%s has no assessable control %q.", cat.ID, bulwark.Abbrev(control, 128)))
 		return
 	}
 	hist, err := h.st.ResultHistory(r.Context(), a.ID, control)

@@ -81,7 +81,7 @@ func (h *Handler) showBoard(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 	if page.MinLevel != "" {
 		l, ok := bulwark.ParseSeverity(page.MinLevel)
 		if !ok {
-			h.fail(w, r, p, bulwark.Errorf(bulwark.EINVALID, "Unknown severity %q: use 0 to 5.", truncate(page.MinLevel, 20)))
+			h.fail(w, r, p, bulwark.Errorf(bulwark.EINVALID, "Unknown severity %q: use 0 to 5.", bulwark.Abbrev(page.MinLevel, 20)))
 			return
 		}
 		f.MinLevel = l
@@ -168,7 +168,7 @@ func (h *Handler) createIncident(w http.ResponseWriter, r *http.Request, p bulwa
 	if posted.Detected != "" {
 		in.DetectedAt, err = time.Parse("2006-01-02T15:04", posted.Detected)
 		if err != nil {
-			err = bulwark.Errorf(bulwark.EINVALID, "detected: %q is not a date and time (YYYY-MM-DDTHH:MM, UTC)", truncate(posted.Detected, 40))
+			err = bulwark.Errorf(bulwark.EINVALID, "detected: %q is not a date and time (YYYY-MM-DDTHH:MM, UTC)", bulwark.Abbrev(posted.Detected, 40))
 		}
 	}
 	if err == nil {

@@ -82,7 +82,7 @@ func formRange(r *http.Request, name, label string) (bulwark.Range, error) {
 		}
 		x, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return bulwark.Range{}, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a number", label, truncate(s, 40))
+			return bulwark.Range{}, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a number", label, bulwark.Abbrev(s, 40))
 		}
 		v[i] = x
 	}
@@ -113,7 +113,7 @@ func formDate(r *http.Request, name, label string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a date (YYYY-MM-DD)", label, truncate(s, 40))
+		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a date (YYYY-MM-DD)", label, bulwark.Abbrev(s, 40))
 	}
 	if t.Year() < 1900 {
 		return time.Time{}, bulwark.Errorf(bulwark.EINVALID, "%s: %s is before 1900", label, s)
@@ -145,7 +145,7 @@ func (h *Handler) showRisks(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 	case "", "open":
 	default:
 		if !validRiskStatus(bulwark.RiskStatus(page.Status)) {
-			h.fail(w, r, p, bulwark.Errorf(bulwark.EINVALID, "Unknown status %q: use open, identified, treating, accepted, transferred or closed.", truncate(page.Status, 40)))
+			h.fail(w, r, p, bulwark.Errorf(bulwark.EINVALID, "Unknown status %q: use open, identified, treating, accepted, transferred or closed.", bulwark.Abbrev(page.Status, 40)))
 			return
 		}
 	}

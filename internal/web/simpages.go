@@ -106,7 +106,7 @@ func formFile(r *http.Request, name string) (string, error) {
 		return "", nil
 	}
 	if fh.Size > bulwark.MaxSimInput {
-		return "", bulwark.Errorf(bulwark.ETOOLARGE, "%s: the file %q is %d bytes; at most %d", name, truncate(fh.Filename, 80), fh.Size, bulwark.MaxSimInput)
+		return "", bulwark.Errorf(bulwark.ETOOLARGE, "%s: the file %q is %d bytes; at most %d", name, bulwark.Abbrev(fh.Filename, 80), fh.Size, bulwark.MaxSimInput)
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -182,14 +182,14 @@ func (h *Handler) submitSimulation(w http.ResponseWriter, r *http.Request, p bul
 			}
 			v, err := strconv.Atoi(n.s)
 			if err != nil {
-				return bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a whole number", n.label, truncate(n.s, 40))
+				return bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a whole number", n.label, bulwark.Abbrev(n.s, 40))
 			}
 			*n.into = v
 		}
 		if form.Seed != "" {
 			v, err := strconv.ParseUint(form.Seed, 10, 64)
 			if err != nil {
-				return bulwark.Errorf(bulwark.EINVALID, "seed: %q is not a whole number from 0 to %d", truncate(form.Seed, 40), uint64(simrun.MaxSeed))
+				return bulwark.Errorf(bulwark.EINVALID, "seed: %q is not a whole number from 0 to %d", bulwark.Abbrev(form.Seed, 40), uint64(simrun.MaxSeed))
 			}
 			req.Seed = v
 		}
