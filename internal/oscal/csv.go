@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark"
+	"bulwark/internal/csvsafe"
 )
 
 // CSVHeader is the first row WriteResultsCSV writes.
@@ -62,7 +63,7 @@ func WriteResultsCSV(w io.Writer, assessments []*bulwark.Assessment, catalogs []
 				rec = append(rec, "", "", "", "", "", "", "0", "")
 			}
 			for i := range rec {
-				rec[i] = defuse(rec[i])
+				rec[i] = csvsafe.Defuse(rec[i])
 			}
 			return cw.Write(rec)
 		}
@@ -97,16 +98,4 @@ func tier(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
-}
-
-// defuse keeps a spreadsheet from reading s as a formula.
-func defuse(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }

@@ -374,18 +374,6 @@ func TestWriteResultsCSV(t *testing.T) {
 	}
 }
 
-func TestDefuse(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"=1+1", "'=1+1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@SUM(A1)", "'@SUM(A1)"},
-		{"\tx", "'\tx"}, {"\rx", "'\rx"}, {"plain", "plain"}, {"", ""}, {"a=b", "a=b"}, {"'quoted", "'quoted"},
-	}
-	for _, tt := range tests {
-		if got := defuse(tt.in); got != tt.want {
-			t.Errorf("defuse(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestWriteResultsCSVWithoutCatalog writes the results alone when the
 // catalog is not given.
 func TestWriteResultsCSVWithoutCatalog(t *testing.T) {

@@ -129,7 +129,7 @@ func (s *Service) objectExists(ctx context.Context, col, id string) error {
 		return err
 	}
 	if len(page.Items) == 0 {
-		return bulwark.Errorf(bulwark.ENOTFOUND, "object %q not found", truncate(id, 300))
+		return bulwark.Errorf(bulwark.ENOTFOUND, "object %q not found", bulwark.Truncate(id, 300))
 	}
 	return nil
 }
@@ -541,7 +541,7 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 		if id == "" {
 			id = rj.Pointer // an object without a readable id is named by its place
 		}
-		status.Failures = append(status.Failures, bulwark.IntelStatusDetail{ID: id, Version: "", Message: truncate(msg, 500)})
+		status.Failures = append(status.Failures, bulwark.IntelStatusDetail{ID: id, Version: "", Message: bulwark.Truncate(msg, 500)})
 	}
 	if opt.Source == "" {
 		opt.Source = "taxii"
@@ -555,7 +555,7 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 			plainIdx = append(plainIdx, i)
 		}
 		in = append(in, bulwark.IntelObject{STIXID: o.ID(), Type: o.Type(), SpecVersion: specOf(o), Version: o.VersionTime(),
-			Revoked: o.Revoked(), IntelScope: sc, Source: truncate(opt.Source, 200), Body: o.JSON()})
+			Revoked: o.Revoked(), IntelScope: sc, Source: bulwark.Truncate(opt.Source, 200), Body: o.JSON()})
 		kept = append(kept, o)
 	}
 	orgOf := func(u int64) string {
@@ -616,7 +616,7 @@ func (s *Service) Status(ctx context.Context, id string) (*bulwark.IntelStatus, 
 		return nil, err
 	}
 	if !bulwark.ValidUUID(id) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "status %q not found", truncate(id, 64))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "status %q not found", bulwark.Truncate(id, 64))
 	}
 	return s.st.FindIntelStatus(ctx, id)
 }
@@ -633,13 +633,13 @@ type ImportOptions struct {
 // the rest are added.
 func (s *Service) Import(ctx context.Context, col string, r io.Reader, opt ImportOptions) (*bulwark.IntelStatus, error) {
 	if opt.Marking != "" && !opt.Marking.Valid() {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "marking %q: use clear, green, amber, amber+strict or red", truncate(string(opt.Marking), 40))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "marking %q: use clear, green, amber, amber+strict or red", bulwark.Truncate(string(opt.Marking), 40))
 	}
 	b, err := stix.DecodeBundle(r, opt.Limits)
 	if err != nil {
 		return nil, err
 	}
-	return s.AddObjects(ctx, col, b.Objects, AddOptions{Source: "import:" + truncate(opt.Name, 180), Marking: opt.Marking, Defs: b.Definitions(), Rejected: b.Rejected})
+	return s.AddObjects(ctx, col, b.Objects, AddOptions{Source: "import:" + bulwark.Truncate(opt.Name, 180), Marking: opt.Marking, Defs: b.Definitions(), Rejected: b.Rejected})
 }
 
 // PublishRequest is an analyst's deliberate publication of one object.
@@ -672,7 +672,7 @@ func (s *Service) Publish(ctx context.Context, req PublishRequest) (*bulwark.Int
 		req.Marking = bulwark.DefaultTLP
 	}
 	if !req.Marking.Valid() {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "marking %q: use clear, green, amber, amber+strict or red", truncate(string(req.Marking), 40))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "marking %q: use clear, green, amber, amber+strict or red", bulwark.Truncate(string(req.Marking), 40))
 	}
 	s.mu.RLock()
 	c, r, err := s.writeRights(p, req.Collection)
@@ -699,7 +699,7 @@ func (s *Service) Publish(ctx context.Context, req PublishRequest) (*bulwark.Int
 	}
 	for _, o := range sc.Orgs {
 		if !readers[o] {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "recipient %s cannot read collection %s", truncate(o, 128), c.ID)
+			return nil, bulwark.Errorf(bulwark.EINVALID, "recipient %s cannot read collection %s", bulwark.Truncate(o, 128), c.ID)
 		}
 	}
 	userOrgs := map[int64]string{p.UserID: p.Org}
@@ -825,13 +825,13 @@ func (s *Service) Delete(ctx context.Context, col, id string, q Query) error {
 	}
 	s.mu.RUnlock()
 	if !seen {
-		return bulwark.Errorf(bulwark.ENOTFOUND, "object %q not found", truncate(id, 300))
+		return bulwark.Errorf(bulwark.ENOTFOUND, "object %q not found", bulwark.Truncate(id, 300))
 	}
 	if !p.System && (!r.CanWrite || !p.Role.CanWrite()) {
 		return bulwark.Errorf(bulwark.EFORBIDDEN, "you may not delete from collection %s", c.ID)
 	}
 	if len(seqs) == 0 {
-		return bulwark.Errorf(bulwark.EFORBIDDEN, "only the organization that published %s may delete it", truncate(id, 300))
+		return bulwark.Errorf(bulwark.EFORBIDDEN, "only the organization that published %s may delete it", bulwark.Truncate(id, 300))
 	}
 	if err := s.st.DeleteIntelVersions(ctx, c.ID, seqs); err != nil {
 		return fmt.Errorf("delete: %w", err)
@@ -863,7 +863,7 @@ func ParseVersions(v string) (VersionFilter, error) {
 	seen := map[string]bool{}
 	for _, part := range strings.Split(v, ",") {
 		if seen[part] {
-			return f, bulwark.Errorf(bulwark.EINVALID, "match[version]: %q is repeated", truncate(part, 40))
+			return f, bulwark.Errorf(bulwark.EINVALID, "match[version]: %q is repeated", bulwark.Truncate(part, 40))
 		}
 		seen[part] = true
 		switch part {
@@ -876,7 +876,7 @@ func ParseVersions(v string) (VersionFilter, error) {
 		default:
 			t, _, ok := stix.ParseTimestamp(part)
 			if !ok {
-				return f, bulwark.Errorf(bulwark.EINVALID, "match[version]: %q is not all, first, last or a timestamp", truncate(part, 40))
+				return f, bulwark.Errorf(bulwark.EINVALID, "match[version]: %q is not all, first, last or a timestamp", bulwark.Truncate(part, 40))
 			}
 			f.At = append(f.At, t)
 		}

@@ -441,7 +441,7 @@ func (s *Service) community(ctx context.Context, p bulwark.Principal, id string)
 	c := s.acc.communities[id]
 	s.mu.RUnlock()
 	if c == nil || (!p.System && !c.IsMember(p.Org)) {
-		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "community %q not found", truncate(id, 128))
+		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "community %q not found", bulwark.Truncate(id, 128))
 	}
 	cp := *c
 	cp.Members = slices.Clone(c.Members)
@@ -637,14 +637,7 @@ func (s *Service) FindCollection(ctx context.Context, idOrAlias string) (*Collec
 }
 
 func errNoCollection(id string) error {
-	return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", truncate(id, 128))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return bulwark.Errorf(bulwark.ENOTFOUND, "collection %q not found", bulwark.Truncate(id, 128))
 }
 
 func cmpString(a, b string) int {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"bulwark"
 )
@@ -581,17 +580,5 @@ func size(n int64) string {
 
 // clip shortens user text quoted in messages, on a rune boundary.
 func clip(s string) string {
-	const n = 60
-	if len(s) <= n && utf8.ValidString(s) {
-		return s
-	}
-	s = strings.ToValidUTF8(s, "\ufffd")
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
+	return bulwark.Abbrev(strings.ToValidUTF8(s, "\ufffd"), 60)
 }

@@ -150,14 +150,3 @@ func TestMonthsAndOverTime(t *testing.T) {
 		t.Errorf("months capped at %d, want 120", n)
 	}
 }
-
-func TestDefuse(t *testing.T) {
-	for in, want := range map[string]string{
-		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")", "+1": "'+1", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)",
-		"\t=1": "'\t=1", "\r=1": "'\r=1", "plain": "plain", "": "", " =1": " =1",
-	} {
-		if got := Defuse(in); got != want {
-			t.Errorf("Defuse(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bulwark"
+	"bulwark/internal/csvsafe"
 )
 
 // Service is training over a store. The store scopes everything to the
@@ -322,7 +323,7 @@ func WriteCSV(w io.Writer, vs []View) error {
 			strconv.FormatInt(v.Sent, 10), strconv.FormatInt(v.Opened, 10), strconv.FormatInt(v.Clicked, 10), strconv.FormatInt(v.Submitted, 10),
 			strconv.FormatInt(v.Reported, 10), pct(v.Click), pct(v.Report), strconv.FormatInt(v.Reach, 10)}
 		for i := range row {
-			row[i] = Defuse(row[i])
+			row[i] = csvsafe.Defuse(row[i])
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -330,16 +331,4 @@ func WriteCSV(w io.Writer, vs []View) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// Defuse keeps a spreadsheet from reading s as a formula.
-func Defuse(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
