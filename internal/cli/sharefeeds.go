@@ -320,13 +320,7 @@ func oneLineCLI(s string, n int) string {
 		}
 		return r
 	}, s)
-	if len(s) > n {
-		for n > 0 && s[n]&0xc0 == 0x80 {
-			n--
-		}
-		s = s[:n] + "…"
-	}
-	return s
+	return bulwark.Abbrev(s, n)
 }
 
 // withIntelFeeds adds "feeds" to the intel command too: "bulwark intel

@@ -253,7 +253,7 @@ func describe(err error) string {
 	if len(e.Details) > 0 {
 		msg += ": " + e.Details[0].String()
 	}
-	return cut(strings.Map(func(r rune) rune {
+	return bulwark.Truncate(strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
 			return ' '
 		}

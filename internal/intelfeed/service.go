@@ -115,7 +115,7 @@ func New(st bulwark.Store, sh *sharing.Service, cfg Config, log *slog.Logger) *S
 	var b [6]byte
 	rand.Read(b[:])
 	host, _ := os.Hostname()
-	s.holder = fmt.Sprintf("%s:%d:%s", cut(host, 60), os.Getpid(), hex.EncodeToString(b[:]))
+	s.holder = fmt.Sprintf("%s:%d:%s", bulwark.Truncate(host, 60), os.Getpid(), hex.EncodeToString(b[:]))
 	return s
 }
 
@@ -196,7 +196,7 @@ func (s *Service) check(ctx context.Context, in *Input, org string, owner int64)
 		return bulwark.Errorf(bulwark.EINVALID, "auth basic takes a password, auth bearer a token")
 	}
 	if !bulwark.ValidUUID(in.Target) {
-		return bulwark.Errorf(bulwark.EINVALID, "target %q: give the id (a UUID) of the Bulwark collection to import into", cut(in.Target, 60))
+		return bulwark.Errorf(bulwark.EINVALID, "target %q: give the id (a UUID) of the Bulwark collection to import into", bulwark.Truncate(in.Target, 60))
 	}
 	col, err := s.sh.FindCollection(importCtx(ctx, org, owner, "feed"), in.Target)
 	if err != nil {
@@ -260,7 +260,7 @@ func (s *Service) owner(ctx context.Context, p bulwark.Principal, in *Input) (st
 	if in.Owner != 0 {
 		u, err := s.st.FindUser(sysCtx(ctx), in.Owner)
 		if err != nil || u.Org != in.Org {
-			return "", 0, bulwark.Errorf(bulwark.EINVALID, "user %d is not a member of %s", in.Owner, cut(in.Org, 128))
+			return "", 0, bulwark.Errorf(bulwark.EINVALID, "user %d is not a member of %s", in.Owner, bulwark.Truncate(in.Org, 128))
 		}
 	}
 	return in.Org, in.Owner, nil
@@ -454,17 +454,6 @@ func maxTLP(a, b bulwark.TLP) bulwark.TLP {
 		return b
 	}
 	return a
-}
-
-// cut shortens s to n bytes (at a character boundary).
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }
 
 // AllowLoopbackEnv names the environment variable ("1") with which the

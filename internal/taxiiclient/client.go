@@ -222,13 +222,13 @@ func ParseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q is malformed", cut(raw, 100))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q is malformed", bulwark.Abbrev(raw, 100))
 	}
 	switch {
 	case u.Scheme != "https":
-		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q must use https (TAXII 2.1 requires TLS)", cut(u.Redacted(), 100))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q must use https (TAXII 2.1 requires TLS)", bulwark.Abbrev(u.Redacted(), 100))
 	case u.Host == "" || u.Hostname() == "":
-		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q has no host", cut(u.Redacted(), 100))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL %q has no host", bulwark.Abbrev(u.Redacted(), 100))
 	case u.User != nil:
 		return nil, bulwark.Errorf(bulwark.EINVALID, "the TAXII URL must not carry credentials; give them separately")
 	case u.Fragment != "" || u.RawQuery != "":
@@ -270,7 +270,7 @@ func newTransport(opt Options) *http.Transport {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
-				return bulwark.Errorf(bulwark.EFORBIDDEN, "refusing to connect to %s", cut(address, 80))
+				return bulwark.Errorf(bulwark.EFORBIDDEN, "refusing to connect to %s", bulwark.Abbrev(address, 80))
 			}
 			return opt.AllowAddr(ap.Addr().Unmap())
 		}
@@ -297,7 +297,7 @@ func sameOrigin(req *http.Request, via []*http.Request) error {
 	}
 	first := via[0].URL
 	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
-		return bulwark.Errorf(bulwark.EFORBIDDEN, "the TAXII server redirected to another origin (%s://%s); not followed", cut(req.URL.Scheme, 10), cut(req.URL.Host, 100))
+		return bulwark.Errorf(bulwark.EFORBIDDEN, "the TAXII server redirected to another origin (%s://%s); not followed", bulwark.Abbrev(req.URL.Scheme, 10), bulwark.Abbrev(req.URL.Host, 100))
 	}
 	return nil
 }
@@ -543,7 +543,7 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 	if ct := res.Header.Get("Content-Type"); !taxiiType(ct) && !(req.method == http.MethodDelete && ct == "") {
 		res.Body.Close()
 		return nil, bulwark.Errorf(bulwark.EUNSUPPORTED, "the server's %s is not TAXII 2.1: Content-Type %q (is the URL a TAXII 2.1 endpoint?)",
-			req.what, cut(oneLine(res.Header.Get("Content-Type"), 100), 100))
+			req.what, bulwark.Abbrev(oneLine(res.Header.Get("Content-Type"), 100), 100))
 	}
 	if res.ContentLength > c.opt.MaxResponse {
 		res.Body.Close()
@@ -562,11 +562,11 @@ func transportError(req request, err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Timeout() {
-		return bulwark.Errorf(bulwark.EUNAVAILABLE, "the TAXII server did not answer %s %s in time", req.method, cut(req.u.Path, 200))
+		return bulwark.Errorf(bulwark.EUNAVAILABLE, "the TAXII server did not answer %s %s in time", req.method, bulwark.Abbrev(req.u.Path, 200))
 	}
 	var cv *tls.CertificateVerificationError
 	if errors.As(err, &cv) {
-		return bulwark.Errorf(bulwark.EFORBIDDEN, "the TAXII server's certificate is not trusted (%s); give its CA certificate", cut(oneLine(cv.Err.Error(), 200), 200))
+		return bulwark.Errorf(bulwark.EFORBIDDEN, "the TAXII server's certificate is not trusted (%s); give its CA certificate", bulwark.Abbrev(oneLine(cv.Err.Error(), 200), 200))
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {
@@ -576,7 +576,7 @@ func transportError(req request, err error) error {
 	if ue != nil {
 		msg = ue.Err.Error()
 	}
-	return bulwark.Errorf(bulwark.EUNAVAILABLE, "TAXII request %s %s failed: %s", req.method, cut(req.u.Path, 200), cut(oneLine(msg, 300), 300))
+	return bulwark.Errorf(bulwark.EUNAVAILABLE, "TAXII request %s %s failed: %s", req.method, bulwark.Abbrev(req.u.Path, 200), bulwark.Abbrev(oneLine(msg, 300), 300))
 }
 
 // capBody fails once more than left bytes have been read.
@@ -632,7 +632,7 @@ func bodyError(what string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isTimeout(err) {
 		return bulwark.Errorf(bulwark.EUNAVAILABLE, "reading the server's %s took too long", what)
 	}
-	return bulwark.Errorf(bulwark.EUNAVAILABLE, "reading the server's %s failed: %s", what, cut(oneLine(err.Error(), 200), 200))
+	return bulwark.Errorf(bulwark.EUNAVAILABLE, "reading the server's %s failed: %s", what, bulwark.Abbrev(oneLine(err.Error(), 200), 200))
 }
 
 func isTimeout(err error) bool {

@@ -92,16 +92,7 @@ func invalid(what, ptr, format string, args ...any) error {
 	return bulwark.Errorf(bulwark.EINVALID, "the server's %s is invalid: %s", what, msg)
 }
 
-func shortPtr(p string) string {
-	if len(p) <= 120 {
-		return p
-	}
-	n := 120
-	for n > 0 && !utf8.RuneStart(p[n]) {
-		n--
-	}
-	return p[:n] + "…"
-}
+func shortPtr(p string) string { return bulwark.Abbrev(p, 120) }
 
 // frame is an open container during checkJSON.
 type frame struct {
@@ -148,14 +139,14 @@ func checkJSON(data []byte, what string) error {
 			if prev, ok := top.names[key]; ok {
 				ptr := top.ptr + "/" + jsonptr.Escape(name)
 				if prev == name {
-					return invalid(what, ptr, "duplicate member %q", cut(name, 60))
+					return invalid(what, ptr, "duplicate member %q", bulwark.Abbrev(name, 60))
 				}
-				return invalid(what, ptr, "member %q differs only in case from member %q", cut(name, 60), cut(prev, 60))
+				return invalid(what, ptr, "member %q differs only in case from member %q", bulwark.Abbrev(name, 60), bulwark.Abbrev(prev, 60))
 			}
 			if !validName(name) {
 				// TAXII 2.1 section 7.1: property names use a-z, 0-9 and
 				// '_' only, custom ones included.
-				return invalid(what, top.ptr+"/"+jsonptr.Escape(cut(name, 60)), "invalid property name %q: TAXII names use only a-z, 0-9 and _", cut(name, 60))
+				return invalid(what, top.ptr+"/"+jsonptr.Escape(bulwark.Abbrev(name, 60)), "invalid property name %q: TAXII names use only a-z, 0-9 and _", bulwark.Abbrev(name, 60))
 			}
 			top.names[key] = name
 			top.member = name
@@ -250,17 +241,6 @@ func fold(name string) string {
 	return name
 }
 
-// cut shortens s to n bytes without splitting a character.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
 // oneLine makes a server-supplied text safe to show and store: valid
 // UTF-8, control and format characters dropped, at most n bytes.
 func oneLine(s string, n int) string {
@@ -278,5 +258,5 @@ func oneLine(s string, n int) string {
 			break
 		}
 	}
-	return cut(strings.TrimSpace(b.String()), n)
+	return bulwark.Abbrev(strings.TrimSpace(b.String()), n)
 }

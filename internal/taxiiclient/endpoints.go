@@ -165,11 +165,11 @@ type Root struct {
 func (c *Client) Root(apiRoot string) (*Root, error) {
 	ref, err := url.Parse(strings.TrimSpace(apiRoot))
 	if err != nil || len(apiRoot) > 2048 || ref.User != nil || ref.RawQuery != "" || ref.Fragment != "" {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "API root %q is not a URL or path", cut(apiRoot, 100))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "API root %q is not a URL or path", bulwark.Abbrev(apiRoot, 100))
 	}
 	u := c.base.ResolveReference(ref)
 	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "API root %q is on another server than %s", cut(apiRoot, 100), c.base.Host)
+		return nil, bulwark.Errorf(bulwark.EINVALID, "API root %q is on another server than %s", bulwark.Abbrev(apiRoot, 100), c.base.Host)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -196,7 +196,7 @@ func (r *Root) at(path string, q string) *url.URL {
 
 func checkID(what, id string) error {
 	if id == "" || len(id) > 300 || strings.ContainsAny(id, "/?#") || id == "." || id == ".." {
-		return bulwark.Errorf(bulwark.EINVALID, "%s %q is not a valid identifier", what, cut(id, 60))
+		return bulwark.Errorf(bulwark.EINVALID, "%s %q is not a valid identifier", what, bulwark.Abbrev(id, 60))
 	}
 	return nil
 }
@@ -394,7 +394,7 @@ func (r *Root) WaitStatus(ctx context.Context, id string, every time.Duration) (
 			return st, nil
 		}
 		if err := r.c.opt.Sleep(ctx, every); err != nil {
-			return st, bulwark.Errorf(bulwark.ECANCELED, "stopped waiting for status %s (%s)", cut(id, 60), cut(st.Status, 20))
+			return st, bulwark.Errorf(bulwark.ECANCELED, "stopped waiting for status %s (%s)", bulwark.Abbrev(id, 60), bulwark.Abbrev(st.Status, 20))
 		}
 	}
 }
