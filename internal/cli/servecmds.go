@@ -21,8 +21,10 @@ import (
 	"bulwark/internal/depgraph"
 	"bulwark/internal/feed"
 	"bulwark/internal/generate"
+	"bulwark/internal/incident"
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
+	"bulwark/internal/sharing"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/training"
 	"bulwark/internal/vulns"
@@ -270,6 +272,21 @@ func loadDemo(ctx context.Context, e *env, st *sqlstore.DB) (demoLogin, error) {
 		fmt.Fprintf(e.stdout, " (%+.1f since %s)", city.Index-hist[len(hist)-1].Index, hist[len(hist)-1].At.Format("January 2"))
 	}
 	fmt.Fprintln(e.stdout)
+
+	// Three incidents at different points of their response, and the
+	// intelligence the city shares with its partners.
+	if err := demo.SeedIncidents(ctx, st, incident.New(st, bs, e.log), time.Now().UTC()); err != nil {
+		return demoLogin{}, fmt.Errorf("demo incidents: %w", err)
+	}
+	sh := sharing.New(st, e.log)
+	err = demo.SeedIntel(ctx, st, sh, time.Now().UTC())
+	if cerr := sh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return demoLogin{}, fmt.Errorf("demo intel: %w", err)
+	}
+	fmt.Fprintln(e.stdout, "Incidents: 3 demo incidents; shared intel: one community collection with TLP:GREEN, AMBER and AMBER+STRICT objects")
 	return login, nil
 }
 
