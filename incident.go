@@ -377,6 +377,10 @@ type Incident struct {
 	Owner       string `json:"owner"` // the reporting organization
 	Title       string `json:"title"`
 	Description string `json:"description,omitempty"`
+	// PublicAction says in plain language what citizens must do ("Boil tap
+	// water before drinking"); empty when they need not act. Public
+	// notices are sent only while it is set.
+	PublicAction string `json:"public_action,omitempty"`
 	// Threat is the threat class (the playbook's).
 	Threat          string `json:"threat,omitempty"`
 	Playbook        string `json:"playbook,omitempty"`
@@ -643,7 +647,23 @@ const (
 	MaxIncidentText    = 20_000
 	MaxIncidentEntries = 1_000
 	MaxTimelineText    = 4_000
+	MaxPublicAction    = 1_000
 )
+
+// ValidatePublicAction checks an incident's plain-language action for
+// citizens: at most MaxPublicAction bytes of valid UTF-8 without control
+// characters (a notice is read aloud and sent as text messages too).
+func ValidatePublicAction(s string) error {
+	switch {
+	case len(s) > MaxPublicAction:
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("public_action: at most %d bytes", MaxPublicAction),
+			Details: []Problem{{Field: "public_action", Message: fmt.Sprintf("at most %d bytes", MaxPublicAction)}}}
+	case !printable(s):
+		return &Error{Code: EINVALID, Message: "public_action: plain text without control characters or invalid UTF-8",
+			Details: []Problem{{Field: "public_action", Message: "plain text without control characters or invalid UTF-8"}}}
+	}
+	return nil
+}
 
 // ValidateNew checks what a reporter gives for a new incident.
 func (inc *Incident) ValidateNew() error {
@@ -659,6 +679,11 @@ func (inc *Incident) ValidateNew() error {
 	}
 	if len(inc.Description) > MaxIncidentText {
 		add("description", "at most %d bytes", MaxIncidentText)
+	}
+	if len(inc.PublicAction) > MaxPublicAction {
+		add("public_action", "at most %d bytes", MaxPublicAction)
+	} else if !printable(inc.PublicAction) {
+		add("public_action", "plain text without control characters or invalid UTF-8")
 	}
 	if inc.Threat != "" && !ValidID(inc.Threat) {
 		add("threat", "%q is not a valid threat class", Abbrev(inc.Threat, 60))

@@ -3,6 +3,7 @@ package bulwark
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -61,10 +62,12 @@ const (
 	NotifySeverityChanged NotifyEventKind = "severity_changed"
 	NotifyPhaseChanged    NotifyEventKind = "phase_changed"
 	NotifyTargetAtRisk    NotifyEventKind = "target_at_risk"
+	// NotifyPublicActionChanged: what citizens must do was set or changed.
+	NotifyPublicActionChanged NotifyEventKind = "public_action_changed"
 )
 
 // NotifyEventKinds lists every event kind.
-var NotifyEventKinds = []NotifyEventKind{NotifyIncidentCreated, NotifySeverityChanged, NotifyPhaseChanged, NotifyTargetAtRisk}
+var NotifyEventKinds = []NotifyEventKind{NotifyIncidentCreated, NotifySeverityChanged, NotifyPhaseChanged, NotifyTargetAtRisk, NotifyPublicActionChanged}
 
 // MaxNotifySeverity is the highest severity: incidents are scored on CISA's
 // National Cyber Incident Scoring System, 0 (baseline) to 5 (emergency).
@@ -125,6 +128,10 @@ func (e *NotificationEvent) DefaultKey() string {
 		k += "/" + e.Phase
 	case NotifyTargetAtRisk:
 		k += "/" + strings.Join(e.Services, ",") + "/" + e.Target
+	case NotifyPublicActionChanged:
+		h := fnv.New64a()
+		h.Write([]byte(e.PublicAction))
+		k += "/" + strconv.FormatUint(h.Sum64(), 16)
 	}
 	return k
 }
@@ -143,7 +150,7 @@ func (e *NotificationEvent) Validate() error {
 		kindOK = kindOK || e.Kind == k
 	}
 	if !kindOK {
-		add("kind", "%q: use incident_created, severity_changed, phase_changed or target_at_risk", Abbrev(string(e.Kind), 40))
+		add("kind", "%q: use incident_created, severity_changed, phase_changed, target_at_risk or public_action_changed", Abbrev(string(e.Kind), 40))
 	}
 	if !ValidID(e.IncidentID) {
 		add("incident_id", "a valid ID is required")

@@ -346,7 +346,7 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 		return nil, err
 	}
 	now := s.clock().UTC()
-	inc := &bulwark.Incident{ID: in.ID, Owner: in.Owner, Title: strings.TrimSpace(in.Title), Description: in.Description, Threat: in.Threat, Playbook: in.Playbook,
+	inc := &bulwark.Incident{ID: in.ID, Owner: in.Owner, Title: strings.TrimSpace(in.Title), Description: in.Description, PublicAction: strings.TrimSpace(in.PublicAction), Threat: in.Threat, Playbook: in.Playbook,
 		Activity: in.Activity, StartedAt: in.StartedAt, DetectedAt: in.DetectedAt, Phase: bulwark.PhaseDetection, Affected: in.Affected}
 	if inc.DetectedAt.IsZero() {
 		inc.DetectedAt = now
@@ -437,7 +437,7 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 	}
 	s.notify(ctx, bulwark.NotificationEvent{Kind: bulwark.NotifyIncidentCreated, IncidentID: inc.ID, OrgID: inc.Owner, Severity: int(inc.Severity.Level),
 		Phase: string(inc.Phase), Purview: purview[inc.Owner], Services: serviceIDs(affected, bulwark.EffectDown, bulwark.EffectDegraded), Title: inc.Title,
-		Summary: clip4k(inc.Description), At: now})
+		Summary: clip4k(inc.Description), PublicAction: inc.PublicAction, At: now})
 	return s.st.FindIncident(ctx, inc.ID)
 }
 
@@ -748,7 +748,7 @@ func (s *Service) SetPhase(ctx context.Context, id string, to bulwark.Phase, not
 	}
 	now := s.clock().UTC()
 	var from bulwark.Phase
-	var owner, title string
+	var owner, title, action string
 	var level bulwark.SeverityLevel
 	var services []string
 	err := s.st.UpdateIncident(ctx, id, func(inc *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
@@ -772,7 +772,7 @@ func (s *Service) SetPhase(ctx context.Context, id string, to bulwark.Phase, not
 		} else {
 			inc.ClosedAt = time.Time{}
 		}
-		owner, title, level = inc.Owner, inc.Title, inc.Severity.Level
+		owner, title, level, action = inc.Owner, inc.Title, inc.Severity.Level, inc.PublicAction
 		services = serviceIDs(inc.Affected, bulwark.EffectDown, bulwark.EffectDegraded)
 		text := fmt.Sprintf("Phase: %s → %s", from.Title(), to.Title())
 		if note = strings.TrimSpace(note); note != "" {
@@ -788,7 +788,50 @@ func (s *Service) SetPhase(ctx context.Context, id string, to bulwark.Phase, not
 		return nil, err
 	}
 	s.notify(ctx, bulwark.NotificationEvent{Kind: bulwark.NotifyPhaseChanged, IncidentID: id, OrgID: owner, Severity: int(level), Phase: string(to),
-		Purview: purview[owner], Services: services, Title: title, At: now})
+		Purview: purview[owner], Services: services, Title: title, PublicAction: action, At: now})
+	return s.st.FindIncident(ctx, id)
+}
+
+// SetPublicAction sets, changes or (with "") withdraws what citizens must
+// do, as the reporting organization or a coordinator. The change is
+// recorded on the timeline, and a new or changed action is reported as a
+// public_action_changed event, which the public notice rules act on.
+func (s *Service) SetPublicAction(ctx context.Context, id, action string) (*bulwark.Incident, error) {
+	action = strings.TrimSpace(action)
+	if err := bulwark.ValidatePublicAction(action); err != nil {
+		return nil, err
+	}
+	if _, err := mayWrite(ctx, "change an incident's public action"); err != nil {
+		return nil, err
+	}
+	now := s.clock().UTC()
+	var owner, title, phase string
+	var level bulwark.SeverityLevel
+	var services []string
+	err := s.st.UpdateIncident(ctx, id, func(inc *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
+		if inc.PublicAction == action {
+			return nil, bulwark.Errorf(bulwark.ECONFLICT, "the incident's public action is already %q", clip(action))
+		}
+		text := "Public action withdrawn (was: " + inc.PublicAction + ")"
+		if action != "" {
+			text = "Public action: " + action
+		}
+		inc.PublicAction = action
+		owner, title, phase, level = inc.Owner, inc.Title, string(inc.Phase), inc.Severity.Level
+		services = serviceIDs(inc.Affected, bulwark.EffectDown, bulwark.EffectDegraded)
+		return []bulwark.TimelineEntry{{At: now, Kind: "public_action", Text: clip4k(text)}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if action != "" {
+		_, purview, err := s.orgs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.notify(ctx, bulwark.NotificationEvent{Kind: bulwark.NotifyPublicActionChanged, IncidentID: id, OrgID: owner, Severity: int(level),
+			Phase: phase, Purview: purview[owner], Services: services, Title: title, PublicAction: action, At: now})
+	}
 	return s.st.FindIncident(ctx, id)
 }
 
@@ -848,10 +891,11 @@ func (s *Service) ChangeSeverity(ctx context.Context, id string, ch SeverityChan
 		by += " (" + p.Org + ")" // a token's name says nothing of its organization
 	}
 	var before, after bulwark.SeverityLevel
-	var owner, title string
+	var owner, title, action string
 	var services []string
 	err = s.st.UpdateIncident(ctx, id, func(inc *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
 		before = inc.Severity.Level
+		action = inc.PublicAction
 		override := inc.Severity.Override
 		if ch.Activity != "" {
 			inc.Activity = ch.Activity
@@ -924,7 +968,7 @@ func (s *Service) ChangeSeverity(ctx context.Context, id string, ch SeverityChan
 	}
 	if after != before {
 		s.notify(ctx, bulwark.NotificationEvent{Kind: bulwark.NotifySeverityChanged, IncidentID: id, OrgID: owner, Severity: int(after), PreviousSeverity: int(before),
-			Phase: string(cur.Phase), Purview: purview[owner], Services: services, Title: title, At: now})
+			Phase: string(cur.Phase), Purview: purview[owner], Services: services, Title: title, PublicAction: action, At: now})
 	}
 	return s.st.FindIncident(ctx, id)
 }
@@ -1140,7 +1184,7 @@ func (s *Service) Escalate(ctx context.Context) (int, error) {
 					}
 				}
 				s.notify(ctx, bulwark.NotificationEvent{Kind: bulwark.NotifyTargetAtRisk, IncidentID: inc.ID, OrgID: inc.Owner, Severity: int(inc.Severity.Level),
-					Phase: string(inc.Phase), Purview: purview[inc.Owner], Services: []string{c.Service}, Target: target, Title: inc.Title, At: now})
+					Phase: string(inc.Phase), Purview: purview[inc.Owner], Services: []string{c.Service}, Target: target, Title: inc.Title, PublicAction: inc.PublicAction, At: now})
 			}
 		}
 	}

@@ -123,6 +123,8 @@ func what(ev *Event) string {
 		return "Incident phase changed"
 	case TargetAtRisk:
 		return "Resilience target at risk"
+	case PublicActionChanged:
+		return "Action for the public"
 	}
 	return "Incident update"
 }

@@ -21,6 +21,8 @@ const (
 	SeverityChanged = bulwark.NotifySeverityChanged
 	PhaseChanged    = bulwark.NotifyPhaseChanged
 	TargetAtRisk    = bulwark.NotifyTargetAtRisk
+	// PublicActionChanged: what citizens must do was set or changed.
+	PublicActionChanged = bulwark.NotifyPublicActionChanged
 )
 
 // severityNames are the NCISS levels' names.

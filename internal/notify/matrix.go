@@ -372,7 +372,7 @@ func (m *Matrix) rule(rf *ruleFile, at string, e *matrixErr) bulwark.NotifyRule 
 	for j, k := range rf.Events {
 		kind := bulwark.NotifyEventKind(k)
 		if !slices.Contains(bulwark.NotifyEventKinds, kind) {
-			e.add(fmt.Sprintf("%s.events[%d]", at, j), "%q: use incident_created, severity_changed, phase_changed or target_at_risk", truncate(k, 40))
+			e.add(fmt.Sprintf("%s.events[%d]", at, j), "%q: use incident_created, severity_changed, phase_changed, target_at_risk or public_action_changed", truncate(k, 40))
 		}
 		r.Events = append(r.Events, kind)
 	}

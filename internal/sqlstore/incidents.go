@@ -84,8 +84,8 @@ func headerBody(inc *bulwark.Incident) (string, error) {
 // loadIncident reads an incident; full loads everything (for changes),
 // otherwise it is cut to what the caller sees.
 func (db *DB) loadIncident(ctx context.Context, q querier, sc scope, id string, role bulwark.PartyRole, full bool) (*bulwark.Incident, error) {
-	var body string
-	if err := q.QueryRowContext(ctx, "SELECT body FROM incidents WHERE id = $1", id).Scan(&body); err != nil {
+	var body, action string
+	if err := q.QueryRowContext(ctx, "SELECT body, public_action FROM incidents WHERE id = $1", id).Scan(&body, &action); err != nil {
 		if err == sql.ErrNoRows {
 			return nil, incidentNotFound(id)
 		}
@@ -95,6 +95,7 @@ func (db *DB) loadIncident(ctx context.Context, q querier, sc scope, id string, 
 	if err := json.Unmarshal([]byte(body), &inc); err != nil {
 		return nil, fmt.Errorf("decode incident %s: %w", id, err)
 	}
+	inc.PublicAction = action // the column is the record (migration 00014)
 	inc.Role = role
 	all := full || coordinates(sc, role)
 
@@ -344,8 +345,8 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bulwark.Incident, entries
 		if err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, "INSERT INTO incidents (id, owner, phase, level, rev, detected_at, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			inc.ID, inc.Owner, string(inc.Phase), int(inc.Severity.Level), inc.Rev, micros(inc.DetectedAt), body, micros(now), micros(now)); err != nil {
+		if _, err := q.ExecContext(ctx, "INSERT INTO incidents (id, owner, phase, level, rev, detected_at, body, created_at, updated_at, public_action) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			inc.ID, inc.Owner, string(inc.Phase), int(inc.Severity.Level), inc.Rev, micros(inc.DetectedAt), body, micros(now), micros(now), inc.PublicAction); err != nil {
 			if db.d.isUnique(err) {
 				return bulwark.Errorf(bulwark.ECONFLICT, "incident id %s is already in use", inc.ID)
 			}
@@ -411,11 +412,11 @@ func (db *DB) ListIncidents(ctx context.Context, f bulwark.IncidentFilter) ([]bu
 		}
 		a := db.d.newArgs()
 		from := "incidents i"
-		sel := "i.id, i.body, ''"
+		sel := "i.id, i.body, i.public_action, ''"
 		var conds []string
 		if !sc.all {
 			from += " JOIN incident_parties p ON p.incident_id = i.id AND p.org = " + a.add(sc.p.Org)
-			sel = "i.id, i.body, p.role"
+			sel = "i.id, i.body, i.public_action, p.role"
 		}
 		if f.Active {
 			conds = append(conds, "i.phase IN "+a.list([]string{string(bulwark.PhaseDetection), string(bulwark.PhaseContainment), string(bulwark.PhaseEradication), string(bulwark.PhaseRecovery)}))
@@ -441,12 +442,12 @@ func (db *DB) ListIncidents(ctx context.Context, f bulwark.IncidentFilter) ([]bu
 			return db.d.mapErr("list incidents", err)
 		}
 		type row struct {
-			id, body, role string
+			id, body, action, role string
 		}
 		var list []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.body, &r.role); err != nil {
+			if err := rows.Scan(&r.id, &r.body, &r.action, &r.role); err != nil {
 				rows.Close()
 				return db.d.mapErr("list incidents", err)
 			}
@@ -461,6 +462,7 @@ func (db *DB) ListIncidents(ctx context.Context, f bulwark.IncidentFilter) ([]bu
 			if err := json.Unmarshal([]byte(r.body), &inc); err != nil {
 				return fmt.Errorf("decode incident %s: %w", r.id, err)
 			}
+			inc.PublicAction = r.action
 			inc.Role = bulwark.PartyRole(r.role)
 			if f.WithAffected {
 				if inc.Affected, inc.HiddenAffected, err = db.loadAffected(ctx, q, sc, r.id, false); err != nil {
@@ -520,8 +522,8 @@ func (db *DB) UpdateIncident(ctx context.Context, id string, fn func(inc *bulwar
 		if err != nil {
 			return err
 		}
-		res, err := q.ExecContext(ctx, "UPDATE incidents SET phase = $1, level = $2, rev = $3, body = $4, updated_at = $5 WHERE id = $6 AND rev = $7",
-			string(inc.Phase), int(inc.Severity.Level), inc.Rev, body, micros(now), id, cur.Rev)
+		res, err := q.ExecContext(ctx, "UPDATE incidents SET phase = $1, level = $2, rev = $3, body = $4, updated_at = $5, public_action = $6 WHERE id = $7 AND rev = $8",
+			string(inc.Phase), int(inc.Severity.Level), inc.Rev, body, micros(now), inc.PublicAction, id, cur.Rev)
 		if err != nil {
 			return db.d.mapErr("change an incident", err)
 		}

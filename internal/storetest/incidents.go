@@ -23,6 +23,7 @@ func RunIncidents(t *testing.T, open Opener) {
 		{"AC01_IncidentTenancy", testIncidentTenancy},
 		{"AC06_IncidentWrites", testIncidentWrites},
 		{"IncidentListFilters", testIncidentFilters},
+		{"IncidentPublicAction", testIncidentPublicAction},
 		{"IncidentReview", testIncidentReview},
 		{"IncidentEscalationOnce", testIncidentEscalation},
 		{"CC02_ConcurrentTaskEdits", testConcurrentTaskEdits},
@@ -519,4 +520,44 @@ func testDirectories(t *testing.T, st bulwark.Store) {
 	_, err = st.FindDirectory(incAs("water", bulwark.RoleAdmin), "power")
 	wantCode(t, "none stored", err, bulwark.ENOTFOUND)
 	wantCode(t, "unknown org", st.PutDirectory(sysCtx(), &bulwark.Directory{Org: "nobody"}), bulwark.EINVALID)
+}
+
+// testIncidentPublicAction: what citizens must do survives the store on
+// every read path (find and list, for the reporter and an affected party),
+// multi-byte text included, and withdrawing it clears it.
+func testIncidentPublicAction(t *testing.T, st bulwark.Store) {
+	inc := incidentFixture(t, st)
+	find := func(org string) string {
+		return must(st.FindIncident(incAs(org, bulwark.RoleViewer), inc.ID))(t).PublicAction
+	}
+	list := func(org string) string {
+		l := must(st.ListIncidents(incAs(org, bulwark.RoleViewer), bulwark.IncidentFilter{}))(t)
+		for _, x := range l {
+			if x.ID == inc.ID {
+				return x.PublicAction
+			}
+		}
+		t.Fatalf("%s does not list incident %s", org, inc.ID)
+		return ""
+	}
+	if got := find("water"); got != "" {
+		t.Fatalf("new incident without an action reads back %q", got)
+	}
+	for _, action := range []string{"Boil tap water for one minute before drinking — Wasser abkochen ✓", strings.Repeat("é", bulwark.MaxPublicAction/2), ""} {
+		err := st.UpdateIncident(incAs("ciso", bulwark.RoleAnalyst), inc.ID, func(x *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
+			x.PublicAction = action
+			return []bulwark.TimelineEntry{{Kind: "public_action", Text: "changed"}}, nil
+		})
+		if err != nil {
+			t.Fatalf("set %q: %v", bulwark.Abbrev(action, 20), err)
+		}
+		for _, org := range []string{"water", "power"} {
+			if got := find(org); got != action {
+				t.Errorf("%s finds public action %q, want %q", org, bulwark.Abbrev(got, 30), bulwark.Abbrev(action, 30))
+			}
+			if got := list(org); got != action {
+				t.Errorf("%s lists public action %q, want %q", org, bulwark.Abbrev(got, 30), bulwark.Abbrev(action, 30))
+			}
+		}
+	}
 }
