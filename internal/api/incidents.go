@@ -22,6 +22,7 @@ func (a *API) incidentRoutes() []route {
 		{"GET /api/v1/incidents", reader, a.listIncidents},
 		{"POST /api/v1/incidents", writer, a.createIncident},
 		{"GET /api/v1/incidents/{id}", reader, a.getIncident},
+		{"PATCH /api/v1/incidents/{id}", writer, a.updateIncident},
 		{"POST /api/v1/incidents/{id}/phase", writer, a.incidentPhase},
 		{"POST /api/v1/incidents/{id}/severity", writer, a.incidentSeverity},
 		{"PATCH /api/v1/incidents/{id}/tasks/{task}", writer, a.incidentTask},
@@ -50,15 +51,17 @@ type entryDTO struct {
 
 // incidentDTO is the body of POST /api/v1/incidents. Times are RFC 3339.
 type incidentDTO struct {
-	ID          string     `json:"id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	Threat      string     `json:"threat"`
-	Playbook    string     `json:"playbook"`
-	Activity    string     `json:"activity"`
-	DetectedAt  string     `json:"detected_at"`
-	StartedAt   string     `json:"started_at"`
-	Affected    []entryDTO `json:"affected"`
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	// PublicAction says in plain language what citizens must do.
+	PublicAction string     `json:"public_action"`
+	Threat       string     `json:"threat"`
+	Playbook     string     `json:"playbook"`
+	Activity     string     `json:"activity"`
+	DetectedAt   string     `json:"detected_at"`
+	StartedAt    string     `json:"started_at"`
+	Affected     []entryDTO `json:"affected"`
 }
 
 // parseTime reads an optional RFC 3339 instant of field.
@@ -82,7 +85,7 @@ func (d *incidentDTO) toIncident() (*bulwark.Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	inc := &bulwark.Incident{ID: d.ID, Title: d.Title, Description: d.Description, Threat: d.Threat, Playbook: d.Playbook,
+	inc := &bulwark.Incident{ID: d.ID, Title: d.Title, Description: d.Description, PublicAction: d.PublicAction, Threat: d.Threat, Playbook: d.Playbook,
 		Activity: bulwark.Activity(d.Activity), DetectedAt: det, StartedAt: st}
 	if len(d.Affected) > bulwark.MaxIncidentEntries {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "/affected: at most %d entries", bulwark.MaxIncidentEntries)
@@ -177,6 +180,29 @@ func (a *API) getIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	inc, err := a.is.Find(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.view(inc))
+	return nil
+}
+
+// incidentUpdateDTO is the body of PATCH /api/v1/incidents/{id}: the
+// fields a coordinating party changes directly ("" withdraws the public
+// action).
+type incidentUpdateDTO struct {
+	PublicAction *string `json:"public_action"`
+}
+
+func (a *API) updateIncident(w http.ResponseWriter, r *http.Request) error {
+	var body incidentUpdateDTO
+	if err := a.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.PublicAction == nil {
+		return bulwark.Errorf(bulwark.EINVALID, "/public_action: give what citizens must do (\"\" withdraws it)")
+	}
+	inc, err := a.is.SetPublicAction(r.Context(), r.PathValue("id"), *body.PublicAction)
 	if err != nil {
 		return err
 	}

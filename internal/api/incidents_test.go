@@ -137,6 +137,7 @@ func TestIncidentsCrossTenant(t *testing.T) {
 			{"GET", "", ""}, {"GET", "/timeline", ""}, {"GET", "/clock", ""}, {"GET", "/graph", ""}, {"GET", "/review", ""},
 			{"POST", "/phase", `{"phase":"containment"}`}, {"POST", "/severity", `{"level":5,"reason":"x"}`}, {"PATCH", "/tasks/t1", `{"status":"done"}`},
 			{"POST", "/timeline", `{"text":"hello"}`}, {"PUT", "/review", `{"rev":0,"summary":"x"}`},
+			{"PATCH", "", `{"public_action":"Stay home"}`},
 		} {
 			hidden := w.do(u, rq.method, "/api/v1/incidents/"+id+rq.suffix, "application/json", rq.body)
 			miss := w.do(u, rq.method, "/api/v1/incidents/"+missing+rq.suffix, "application/json", rq.body)
@@ -290,5 +291,43 @@ func FuzzIncidentBodies(f *testing.F) {
 				t.Fatalf("validate error %v", err)
 			}
 		}
+	})
+}
+
+// TestIncidentPublicActionOverAPI: public_action is taken on create and
+// changed with PATCH by the reporter and coordinators; bad text, a missing
+// field and roles that may not write are refused.
+func TestIncidentPublicActionOverAPI(t *testing.T) {
+	w := newWorld(t, auth.Options{})
+	body := strings.Replace(incidentBody("Terminal encrypted", "port-sys-1:down"), `{"title"`, `{"public_action":"Avoid the harbour area.","title"`, 1)
+	r := w.do("port/analyst", "POST", "/api/v1/incidents", "application/json", body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %s", r)
+	}
+	inc := decodeBody[incidentResp](t, r)
+	if inc.PublicAction != "Avoid the harbour area." {
+		t.Errorf("created with public_action %q", inc.PublicAction)
+	}
+	path := "/api/v1/incidents/" + inc.ID
+	action := func(want string) func(t *testing.T, r response) {
+		return func(t *testing.T, r response) {
+			if got := decodeBody[incidentResp](t, r).PublicAction; got != want {
+				t.Errorf("public_action %q, want %q", got, want)
+			}
+		}
+	}
+	w.run(t, []apiCase{
+		{name: "control character on create", as: "port/analyst", method: "POST", path: "/api/v1/incidents", ctype: "application/json",
+			body: strings.Replace(body, "harbour area.", `harbour\u0007`, 1), status: 422},
+		{name: "coordinator changes it", as: "city/analyst", method: "PATCH", path: path, ctype: "application/json", body: `{"public_action":"Use the north gate only."}`, status: 200,
+			check: action("Use the north gate only.")},
+		{name: "reads it back", as: "port/viewer", method: "GET", path: path, status: 200, check: action("Use the north gate only.")},
+		{name: "unchanged", as: "port/analyst", method: "PATCH", path: path, ctype: "application/json", body: `{"public_action":"Use the north gate only."}`, status: 409},
+		{name: "missing field", as: "port/analyst", method: "PATCH", path: path, ctype: "application/json", body: `{}`, status: 400},
+		{name: "too long", as: "port/analyst", method: "PATCH", path: path, ctype: "application/json",
+			body: `{"public_action":"` + strings.Repeat("a", bulwark.MaxPublicAction+1) + `"}`, status: 422},
+		{name: "newline", as: "port/analyst", method: "PATCH", path: path, ctype: "application/json", body: `{"public_action":"a\nb"}`, status: 422},
+		{name: "viewer", as: "port/viewer", method: "PATCH", path: path, ctype: "application/json", body: `{"public_action":"x"}`, status: 403},
+		{name: "withdrawn", as: "port/analyst", method: "PATCH", path: path, ctype: "application/json", body: `{"public_action":""}`, status: 200, check: action("")},
 	})
 }
