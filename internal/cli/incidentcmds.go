@@ -77,8 +77,8 @@ services down. See docs/incidents.md.`,
 	}
 
 	var (
-		org, title, desc, threat, playbook, activity, detected, started string
-		entries                                                         []string
+		org, title, desc, public, threat, playbook, activity, detected, started string
+		entries                                                                 []string
 	)
 	newCmd := &cobra.Command{
 		Use:   "new",
@@ -103,7 +103,7 @@ services down. See docs/incidents.md.`,
 				return err
 			}
 			return e.withIncidents(func(ctx context.Context, is *incident.Service, _ *sqlstore.DB) error {
-				inc, err := is.Create(ctx, &bulwark.Incident{Owner: org, Title: title, Description: desc, Threat: threat, Playbook: playbook,
+				inc, err := is.Create(ctx, &bulwark.Incident{Owner: org, Title: title, Description: desc, PublicAction: public, Threat: threat, Playbook: playbook,
 					Activity: bulwark.Activity(activity), DetectedAt: det, StartedAt: st, Affected: aff})
 				if err != nil {
 					return err
@@ -130,6 +130,7 @@ services down. See docs/incidents.md.`,
 	f.StringVar(&org, "org", "", "the reporting organization")
 	f.StringVar(&title, "title", "", "a short title")
 	f.StringVar(&desc, "description", "", "what is known")
+	f.StringVar(&public, "public-action", "", "what citizens must do, in plain language (e.g. \"Boil tap water before drinking.\"); public notices are sent only when set")
 	f.StringVar(&threat, "threat", "", "threat class: "+strings.Join(incident.ThreatClasses, ", ")+" (picks the playbook)")
 	f.StringVar(&playbook, "playbook", "", "playbook ID (default: the threat's)")
 	f.StringVar(&activity, "activity", "", "observed activity: prepare, engage, presence or effect")
@@ -341,6 +342,31 @@ services down. See docs/incidents.md.`,
 	}
 	noteCmd.Flags().BoolVar(&internal, "internal", false, "only the author's organization reads it")
 
+	publicAction := &cobra.Command{
+		Use:     "public-action ID TEXT",
+		Short:   "Set or change what citizens must do (\"\" withdraws it); reporter and coordinators",
+		Example: "  bulwark incident public-action inc-3f… \"Boil tap water for one minute before drinking.\"",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withIncidents(func(ctx context.Context, is *incident.Service, _ *sqlstore.DB) error {
+				inc, err := is.SetPublicAction(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				if e.jsonOut {
+					return e.printJSON(inc)
+				}
+				if inc.PublicAction == "" {
+					fmt.Fprintf(e.stdout, "%s: public action withdrawn (revision %d)\n", inc.ID, inc.Rev)
+				} else {
+					fmt.Fprintf(e.stdout, "%s: public action %q (revision %d)\n", inc.ID, inc.PublicAction, inc.Rev)
+				}
+				return nil
+			})
+		},
+	}
+	addJSONFlag(publicAction, e)
+
 	escalate := &cobra.Command{
 		Use:   "escalate",
 		Short: "Check every active incident's clock once and escalate the targets at risk (serve does this every minute)",
@@ -376,7 +402,7 @@ services down. See docs/incidents.md.`,
 	}
 	addJSONFlag(raci, e)
 
-	cmd.AddCommand(newCmd, list, show, phase, task, severity, review, noteCmd, escalate, raci)
+	cmd.AddCommand(newCmd, list, show, phase, task, severity, review, noteCmd, publicAction, escalate, raci)
 	return cmd
 }
 
@@ -427,6 +453,9 @@ func printIncident(w io.Writer, inc *bulwark.Incident, clocks []incident.Service
 	fmt.Fprintln(w)
 	if inc.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", inc.Description)
+	}
+	if inc.PublicAction != "" {
+		fmt.Fprintf(w, "\npublic action: %s\n", inc.PublicAction)
 	}
 	fmt.Fprintln(w, "\nseverity inputs:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

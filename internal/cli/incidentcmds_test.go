@@ -137,3 +137,40 @@ func TestPlaybookAndDirectoryCommands(t *testing.T) {
 		t.Errorf("bad directory: exit %d %s", code, errOut)
 	}
 }
+
+// TestIncidentPublicActionCommands: --public-action on new, shown by show,
+// changed by public-action; bad text is refused with the field named.
+func TestIncidentPublicActionCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, "--db", db, "import", "testdata/city.yaml")
+	out := mustRun(t, "--db", db, "incident", "new", "--org", "water", "--title", "Chlorination fault", "--affected", "water-scada:down",
+		"--public-action", "Boil tap water before drinking.")
+	id := regexp.MustCompile(`inc-[0-9a-f]+`).FindString(out)
+	if id == "" {
+		t.Fatalf("new: %s", out)
+	}
+	if out := mustRun(t, "--db", db, "incident", "show", id); !strings.Contains(out, "public action: Boil tap water before drinking.") {
+		t.Errorf("show lacks the public action:\n%s", out)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"control character on new", []string{"incident", "new", "--org", "water", "--title", "x", "--public-action", "boil\x07"}, "public_action"},
+		{"too long", []string{"incident", "public-action", id, strings.Repeat("a", 1001)}, "public_action"},
+		{"unchanged", []string{"incident", "public-action", id, "Boil tap water before drinking."}, "already"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, errOut := run(t, "", append([]string{"--db", db}, tc.args...)...); code == 0 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d %s", code, errOut)
+			}
+		})
+	}
+	if out := mustRun(t, "--db", db, "incident", "public-action", id, "Use bottled water only."); !strings.Contains(out, `public action "Use bottled water only."`) {
+		t.Errorf("public-action: %s", out)
+	}
+	if out := mustRun(t, "--db", db, "incident", "show", id); !strings.Contains(out, "public action: Use bottled water only.") || !strings.Contains(out, "Public action: Use bottled water only.") {
+		t.Errorf("show after the change:\n%s", out)
+	}
+}
