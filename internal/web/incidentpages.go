@@ -160,9 +160,9 @@ func (h *Handler) createIncident(w http.ResponseWriter, r *http.Request, p bulwa
 		return
 	}
 	posted := &IncidentForm{Title: strings.TrimSpace(r.PostFormValue("title")), Description: strings.TrimSpace(r.PostFormValue("description")),
-		Threat: r.PostFormValue("threat"), Activity: r.PostFormValue("activity"), Detected: strings.TrimSpace(r.PostFormValue("detected")),
+		PublicAction: strings.TrimSpace(r.PostFormValue("public_action")), Threat: r.PostFormValue("threat"), Activity: r.PostFormValue("activity"), Detected: strings.TrimSpace(r.PostFormValue("detected")),
 		Affected: r.PostFormValue("affected")}
-	in := &bulwark.Incident{Title: posted.Title, Description: posted.Description, Threat: posted.Threat, Activity: bulwark.Activity(posted.Activity),
+	in := &bulwark.Incident{Title: posted.Title, Description: posted.Description, PublicAction: posted.PublicAction, Threat: posted.Threat, Activity: bulwark.Activity(posted.Activity),
 		Affected: parseAffected(posted.Affected)}
 	var err error
 	if posted.Detected != "" {
@@ -227,7 +227,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, p bulwark
 	}
 	sv := inc.Severity
 	page := &IncidentPage{Base: h.base(r, p, "incidents", inc.Title), ID: inc.ID, Title: inc.Title, Description: inc.Description, Owner: inc.Owner,
-		Phase: string(inc.Phase), PhaseTitle: inc.Phase.Title(), Role: string(inc.Role), Level: int(sv.Level), Computed: int(sv.Computed),
+		PublicAction: inc.PublicAction, Phase: string(inc.Phase), PhaseTitle: inc.Phase.Title(), Role: string(inc.Role), Level: int(sv.Level), Computed: int(sv.Computed),
 		LevelName: sv.Level.String(), Color: sv.Level.Color(), ComputedName: sv.Computed.String(), Activity: string(inc.Activity),
 		Hidden: inc.HiddenAffected, Detected: formatTime(inc.DetectedAt), Started: formatTime(inc.StartedAt), Contained: formatTime(inc.ContainedAt),
 		Recovered: formatTime(inc.RecoveredAt), Closed: formatTime(inc.ClosedAt), Rev: inc.Rev, GraphURL: incidentHref(inc.ID) + "/graph.json",
@@ -326,7 +326,7 @@ func (h *Handler) showIncident(w http.ResponseWriter, r *http.Request, p bulwark
 }
 
 // changeIncident applies one form of the incident page: action=phase,
-// severity, task or note.
+// severity, task, note or public_action.
 func (h *Handler) changeIncident(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
 	if !h.checkPost(w, r, maxIncidentForm) {
 		return
@@ -371,8 +371,11 @@ func (h *Handler) changeIncident(w http.ResponseWriter, r *http.Request, p bulwa
 	case "note":
 		err = h.incidents.AddNote(ctx, id, r.PostFormValue("text"), r.PostFormValue("internal") == "1")
 		saved = "note"
+	case "public_action":
+		_, err = h.incidents.SetPublicAction(ctx, id, r.PostFormValue("public_action"))
+		saved = "public action"
 	default:
-		err = bulwark.Errorf(bulwark.EINVALID, "unknown action: use phase, severity, task or note")
+		err = bulwark.Errorf(bulwark.EINVALID, "unknown action: use phase, severity, task, note or public_action")
 	}
 	if err == nil {
 		http.Redirect(w, r, incidentHref(id)+"?saved="+saved, http.StatusSeeOther)

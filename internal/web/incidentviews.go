@@ -38,18 +38,21 @@ type IncidentForm struct {
 	CSRF        string
 	Title       string
 	Description string
-	Threat      string
-	Activity    string
-	Detected    string // datetime-local, UTC
-	Affected    string // one entry per line: ID[:effect]
-	Threats     []Option
-	Activities  []Option
+	// PublicAction is what citizens must do, in plain language.
+	PublicAction string
+	Threat       string
+	Activity     string
+	Detected     string // datetime-local, UTC
+	Affected     string // one entry per line: ID[:effect]
+	Threats      []Option
+	Activities   []Option
 }
 
 // IncidentPage is one incident as the user's organization sees it.
 type IncidentPage struct {
 	Base
 	ID, Title, Description, Owner string
+	PublicAction                  string // what citizens must do
 	Phase, PhaseTitle             string
 	Role                          string
 	Level, Computed               int
