@@ -145,7 +145,7 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		sims.Close()
 		return nil, fmt.Errorf("open the feed queue: %w", err)
 	}
-	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds}, a, cfg.Log)
+	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds, Sharing: sh}, a, cfg.Log)
 	if err != nil {
 		sims.Close()
 		feeds.Close()

@@ -73,6 +73,9 @@ type Handler struct {
 
 	// intelFeedSvc lists intel feed subscriptions and queues pulls.
 	intelFeedSvc *intelfeed.Service
+	// sharing serves communities, collections and intel objects (it alone
+	// applies the TLP rule).
+	sharing *sharing.Service
 }
 
 // New parses the templates and returns the handler of every page and of
@@ -95,6 +98,8 @@ type Services struct {
 	// Feeds manages intel feed subscriptions; a nil one has no job queue
 	// (its "pull now" is refused).
 	Feeds *intelfeed.Service
+	// Sharing is the intel-sharing service; a nil one is created over st.
+	Sharing *sharing.Service
 }
 
 // NewWith is New with the process's services.
@@ -120,8 +125,11 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if svc.Notify == nil {
 		svc.Notify = notify.New(st, nil, notify.Config{}, log)
 	}
+	if svc.Sharing == nil {
+		svc.Sharing = sharing.New(st, log)
+	}
 	if svc.Feeds == nil {
-		svc.Feeds = intelfeed.New(st, sharing.New(st, log), intelfeed.Config{}, log)
+		svc.Feeds = intelfeed.New(st, svc.Sharing, intelfeed.Config{}, log)
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -131,7 +139,7 @@ func NewWith(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, notify: svc.Notify, sims: svc.Sims, intelFeedSvc: svc.Feeds, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
+	h := &Handler{st: st, auth: a, vulns: svc.Vulns, baselines: svc.Baselines, risks: svc.Risks, incidents: svc.Incidents, notify: svc.Notify, sims: svc.Sims, intelFeedSvc: svc.Feeds, sharing: svc.Sharing, log: log, pages: pages, mux: http.NewServeMux(), loginKey: key}
 	h.routes()
 	return h, nil
 }
@@ -189,6 +197,7 @@ func (h *Handler) routes() {
 	h.incidentRoutes()
 	h.trainingRoutes()
 	h.mux.Handle("GET /notifications", h.user(h.notifications))
+	h.intelRoutes()
 	h.mux.Handle("GET /intel/feeds", h.user(h.intelFeeds))
 	h.mux.Handle("POST /intel/feeds/{id}/pull", h.user(h.pullIntelFeed))
 	h.mux.Handle("GET /notifications/{id}", h.user(h.notificationPage))
