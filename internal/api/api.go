@@ -75,6 +75,7 @@ type API struct {
 	is     *incident.Service
 	sims   *simrun.Service
 	feeds  *intelfeed.Service
+	sh     *sharing.Service
 	auth   *auth.Service
 	log    *slog.Logger
 	routes []route
@@ -110,6 +111,10 @@ type Services struct {
 	// Feeds manages intel feed subscriptions; without one (nil) one
 	// without a job queue is made (pulls are then refused).
 	Feeds *intelfeed.Service
+	// Sharing is the intel sharing service (communities, collections,
+	// objects); without one (nil) one is made, and the feeds service made
+	// for the API alone uses it.
+	Sharing *sharing.Service
 }
 
 // NewWith is New with the process's services.
@@ -139,10 +144,13 @@ func newAPI(st bulwark.Store, svc Services, a *auth.Service, log *slog.Logger) *
 	if svc.Notify == nil {
 		svc.Notify = notify.New(st, nil, notify.Config{}, log)
 	}
-	if svc.Feeds == nil {
-		svc.Feeds = intelfeed.New(st, sharing.New(st, log), intelfeed.Config{}, log)
+	if svc.Sharing == nil {
+		svc.Sharing = sharing.New(st, log)
 	}
-	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, ns: svc.Notify, is: svc.Incidents, sims: svc.Sims, feeds: svc.Feeds, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
+	if svc.Feeds == nil {
+		svc.Feeds = intelfeed.New(st, svc.Sharing, intelfeed.Config{}, log)
+	}
+	api := &API{st: st, vs: svc.Vulns, bs: svc.Baselines, rs: svc.Risks, ns: svc.Notify, is: svc.Incidents, sims: svc.Sims, feeds: svc.Feeds, sh: svc.Sharing, auth: a, log: log, mux: http.NewServeMux(), sem: make(chan struct{}, 2), bodyTimeout: 10 * time.Second}
 	api.routes = api.routeTable()
 	for _, rt := range api.routes {
 		api.mux.Handle(rt.pattern, api.wrap(rt))
@@ -255,7 +263,7 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/training/rates", reader, a.trainingRates},
 		{"GET /api/v1/training/export", reader, a.exportTraining},
 		{"POST /api/v1/training/forget", admin, a.forgetPerson},
-	}, append(a.incidentRoutes(), a.feedRoutes()...)...)
+	}, append(append(a.incidentRoutes(), a.feedRoutes()...), a.intelRoutes()...)...)
 }
 
 // wrap enforces rt's policy and turns a returned error into the response.

@@ -151,7 +151,7 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		feeds.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
-	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds}, a, cfg.Log)
+	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds, Sharing: sh}, a, cfg.Log)
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
 	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Sims: sims, Sharing: sh, Feeds: feeds, HTTP: srv}, nil
