@@ -52,7 +52,7 @@ func TestEH01_FuzzAPI(t *testing.T) {
 		method, pattern, _ := strings.Cut(rt.pattern, " ")
 		for range 60 {
 			path := pattern
-			for _, wc := range []string{"{id}", "{asset}", "{vuln}", "{control}", "{task}"} {
+			for _, wc := range []string{"{id}", "{asset}", "{vuln}", "{control}", "{task}", "{object}"} {
 				if strings.Contains(path, wc) {
 					path = strings.Replace(path, wc, hostileIDs[rng.IntN(len(hostileIDs))], 1)
 				}
