@@ -1,0 +1,295 @@
+package sharing
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"bulwark"
+	"bulwark/internal/stix"
+)
+
+// FromData publishes, deliberately and in bulk, what Bulwark itself knows:
+// the caller organization's advisories and its incidents. Every object
+// goes through Service.Publish, so markings, audiences and TLP rules are
+// enforced there. Objects carry what a recipient needs to act (CVE, what to
+// do, by when; an incident's title, phase, severity and affected service
+// names) and never asset ids, host names or internal notes (docs/stix.md).
+//
+// Its sources are given as interfaces (the vulns and incident services
+// satisfy them through small adapters) so that this package does not
+// depend on them.
+type FromData struct {
+	Sharing *Service
+	// Vulnerabilities gives the vulnerability records (the store).
+	Vulnerabilities interface {
+		FindVulnerability(ctx context.Context, id string) (*bulwark.Vulnerability, error)
+	}
+	// Advisories returns the current advisories of an owner organization
+	// that the caller sees (vulns.Service.Advisories).
+	Advisories func(ctx context.Context, owner string) ([]Advisory, error)
+	// Incidents finds an incident the caller may see (incident.Service).
+	Incidents interface {
+		Find(ctx context.Context, id string) (*bulwark.Incident, error)
+	}
+	// Scope names the deployment in the publisher's identity id
+	// (stix.OrganizationID); DefaultScope when empty.
+	Scope string
+}
+
+// Advisory is what is published of an advisory (vulns.Advisory): what to
+// do about a vulnerability and by when, never which assets are exposed.
+type Advisory struct {
+	VulnID     string
+	Title      string
+	Decision   bulwark.SSVCDecision
+	Due        time.Time
+	KEV        bool
+	Ransomware bool
+	Actions    []string
+}
+
+// DefaultScope is the identity scope used when FromData.Scope is empty.
+const DefaultScope = "bulwark"
+
+// BulkResult counts what a bulk publication did.
+type BulkResult struct {
+	Published int      `json:"published"` // new versions added
+	Unchanged int      `json:"unchanged"` // objects already published as they are
+	Objects   []string `json:"objects"`   // ids of every object, in order
+}
+
+func (r *BulkResult) add(id string, published bool) {
+	r.Objects = append(r.Objects, id)
+	if published {
+		r.Published++
+	} else {
+		r.Unchanged++
+	}
+}
+
+// bulkMarking checks a bulk publication's marking: it is required (no
+// default: publishing the city's data in bulk is a deliberate choice).
+func bulkMarking(m bulwark.TLP) (stix.Marking, error) {
+	if m == "" {
+		return 0, bulwark.Errorf(bulwark.EINVALID, "marking required: clear, green, amber, amber+strict or red")
+	}
+	if !m.Valid() {
+		return 0, bulwark.Errorf(bulwark.EINVALID, "marking %q: use clear, green, amber, amber+strict or red", bulwark.Truncate(string(m), 40))
+	}
+	sm, ok := stix.ParseMarking(string(m))
+	if !ok {
+		return 0, bulwark.Errorf(bulwark.EINVALID, "marking %q has no TLP 2.0 definition", m)
+	}
+	return sm, nil
+}
+
+func (d *FromData) publisher(ctx context.Context, m bulwark.TLP) (bulwark.Principal, stix.Publisher, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, stix.Publisher{}, err
+	}
+	if p.Org == "" {
+		return p, stix.Publisher{}, bulwark.Errorf(bulwark.EINVALID, "publishing needs a publishing organization (act as a user)")
+	}
+	sm, err := bulkMarking(m)
+	if err != nil {
+		return p, stix.Publisher{}, err
+	}
+	scope := d.Scope
+	if scope == "" {
+		scope = DefaultScope
+	}
+	return p, stix.Publisher{IdentityID: stix.OrganizationID(scope, p.Org), TLP: sm}, nil
+}
+
+// publishOne publishes o; a version already in the collection counts as
+// unchanged.
+func (d *FromData) publishOne(ctx context.Context, col string, m bulwark.TLP, orgs []string, o *stix.Object, res *BulkResult) error {
+	_, err := d.Sharing.Publish(ctx, PublishRequest{Collection: col, Object: o.JSON(), Marking: m, Orgs: orgs})
+	switch {
+	case err == nil:
+		res.add(o.ID(), true)
+	case bulwark.ErrorCode(err) == bulwark.ECONFLICT:
+		res.add(o.ID(), false)
+	default:
+		return fmt.Errorf("publish %s: %w", o.ID(), err)
+	}
+	return nil
+}
+
+// previous returns the created and modified times of the latest version of
+// id the caller sees in col, and its body; ok false when there is none.
+func (d *FromData) previous(ctx context.Context, col, id string) (created, modified time.Time, body []byte, ok bool, err error) {
+	page, err := d.Sharing.Object(ctx, col, id, Query{}, "")
+	if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
+		return time.Time{}, time.Time{}, nil, false, nil
+	}
+	if err != nil {
+		return time.Time{}, time.Time{}, nil, false, err
+	}
+	if len(page.Items) == 0 {
+		return time.Time{}, time.Time{}, nil, false, nil
+	}
+	it := page.Items[len(page.Items)-1]
+	o, err := stix.ParseObject(it.Body, stix.Limits{MaxBytes: 1 << 20})
+	if err != nil {
+		return time.Time{}, time.Time{}, nil, false, fmt.Errorf("previous version of %s: %w", id, err)
+	}
+	return o.Created(), o.Modified(), o.JSON(), true, nil
+}
+
+// versioned builds an object whose source has no modification time of its
+// own: when the latest published version has the same content, it is
+// rebuilt with that version's times (and so is a duplicate); otherwise it
+// keeps the first version's created and is modified now.
+func (d *FromData) versioned(ctx context.Context, col string, build func(stix.Times) (*stix.Object, error)) (*stix.Object, error) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	o, err := build(stix.Times{Created: now})
+	if err != nil {
+		return nil, err
+	}
+	created, modified, body, ok, err := d.previous(ctx, col, o.ID())
+	if err != nil || !ok {
+		return o, err
+	}
+	same, err := build(stix.Times{Created: created, Modified: modified})
+	if err != nil {
+		return nil, err
+	}
+	a, errA := stix.Canonical(same.JSON())
+	b, errB := stix.Canonical(body)
+	if errA == nil && errB == nil && bytes.Equal(a, b) {
+		return same, nil
+	}
+	if !now.After(modified) {
+		now = modified.Add(time.Millisecond)
+	}
+	return build(stix.Times{Created: created, Modified: now})
+}
+
+// PublishAdvisories publishes the caller organization's current advisories
+// (what "bulwark advisories" lists for it) to col: one vulnerability per
+// CVE, one course-of-action per advisory (what to do, by when) and a
+// "mitigates" relationship between them. Exposed assets and services are
+// not published. Publishing again without changes adds nothing.
+func (d *FromData) PublishAdvisories(ctx context.Context, col string, m bulwark.TLP, orgs ...string) (*BulkResult, error) {
+	p, pub, err := d.publisher(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if d.Advisories == nil || d.Vulnerabilities == nil {
+		return nil, fmt.Errorf("publish advisories: no advisory source")
+	}
+	advs, err := d.Advisories(ctx, p.Org)
+	if err != nil {
+		return nil, fmt.Errorf("advisories: %w", err)
+	}
+	res := &BulkResult{}
+	for _, a := range advs {
+		v, err := d.Vulnerabilities.FindVulnerability(ctx, a.VulnID)
+		if err != nil {
+			return res, fmt.Errorf("advisory %s: %w", a.VulnID, err)
+		}
+		vo, err := pub.Vulnerability(v)
+		if err != nil {
+			return res, err
+		}
+		if err := d.publishOne(ctx, col, m, orgs, vo, res); err != nil {
+			return res, err
+		}
+		coa := advisoryAction(a)
+		key := "advisory\x1f" + a.VulnID
+		co, err := d.versioned(ctx, col, func(t stix.Times) (*stix.Object, error) { return pub.CourseOfAction(key, coa, t) })
+		if err != nil {
+			return res, fmt.Errorf("advisory %s: %w", a.VulnID, err)
+		}
+		if err := d.publishOne(ctx, col, m, orgs, co, res); err != nil {
+			return res, err
+		}
+		rel, err := pub.Relationship("mitigates", co.ID(), vo.ID(), stix.Times{Created: co.Created()})
+		if err != nil {
+			return res, err
+		}
+		if err := d.publishOne(ctx, col, m, orgs, rel, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// advisoryAction is the course-of-action of an advisory: its actions, the
+// SSVC decision and the deadline — nothing about which assets are exposed.
+func advisoryAction(a Advisory) stix.CourseOfAction {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Decision: %s.", a.Decision)
+	if !a.Due.IsZero() {
+		fmt.Fprintf(&b, " Act by %s.", a.Due.UTC().Format(time.DateOnly))
+	}
+	if a.KEV {
+		b.WriteString(" Known exploited (CISA KEV).")
+	}
+	if a.Ransomware {
+		b.WriteString(" Known ransomware use.")
+	}
+	for _, act := range a.Actions {
+		b.WriteString("\n- " + strings.TrimSpace(act))
+	}
+	return stix.CourseOfAction{Name: "Advisory: " + a.Title, Description: b.String()}
+}
+
+// PublishIncident publishes an incident the caller sees to col: a STIX
+// incident (its title) and a report referencing it with the title, phase,
+// severity level and the names of the affected services — no systems,
+// assets, parties or notes.
+func (d *FromData) PublishIncident(ctx context.Context, id, col string, m bulwark.TLP, orgs ...string) (*BulkResult, error) {
+	_, pub, err := d.publisher(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if d.Incidents == nil {
+		return nil, fmt.Errorf("publish incident: no incident source")
+	}
+	inc, err := d.Incidents.Find(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("incident %s: %w", bulwark.Truncate(id, 64), err)
+	}
+	var services []string
+	for _, a := range inc.Affected {
+		if a.Kind == "service" && strings.TrimSpace(a.Name) != "" {
+			services = append(services, a.Name)
+		}
+	}
+	slices.Sort(services)
+	services = slices.Compact(services)
+	key := "incident\x1f" + inc.ID
+	res := &BulkResult{}
+	io, err := d.versioned(ctx, col, func(t stix.Times) (*stix.Object, error) {
+		return pub.Incident(key, stix.Incident{Name: inc.Title}, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("incident %s: %w", inc.ID, err)
+	}
+	if err := d.publishOne(ctx, col, m, orgs, io, res); err != nil {
+		return res, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Phase: %s. Severity: %s.", inc.Phase.Title(), inc.Severity.Level)
+	if len(services) > 0 {
+		b.WriteString(" Affected services: " + strings.Join(services, ", ") + ".")
+	}
+	ro, err := d.versioned(ctx, col, func(t stix.Times) (*stix.Object, error) {
+		return pub.Report(key, stix.Report{Name: "Incident: " + inc.Title, Description: b.String(),
+			ReportTypes: []string{"threat-report"}, ObjectRefs: []string{io.ID()}}, t)
+	})
+	if err != nil {
+		return res, fmt.Errorf("incident %s report: %w", inc.ID, err)
+	}
+	if err := d.publishOne(ctx, col, m, orgs, ro, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}

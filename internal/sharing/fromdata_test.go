@@ -1,0 +1,254 @@
+package sharing_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bulwark"
+	"bulwark/internal/auth"
+	"bulwark/internal/baseline"
+	"bulwark/internal/citymodel"
+	"bulwark/internal/demo"
+	"bulwark/internal/feed"
+	"bulwark/internal/generate"
+	"bulwark/internal/incident"
+	"bulwark/internal/sharing"
+	"bulwark/internal/sharing/sharingtest"
+	"bulwark/internal/sqlstore"
+	"bulwark/internal/stix"
+	"bulwark/internal/vulns"
+)
+
+// dataWorld is the demo city with its findings, a collection that the
+// owner of some findings writes, and an outsider organization that reads
+// it too.
+type dataWorld struct {
+	w        *sharingtest.World
+	fd       *sharing.FromData
+	owner    *sharingtest.User // publishes
+	peer     *sharingtest.User // named recipient
+	outsider *sharingtest.User // reads the collection, not named
+	col      string
+	assetIDs []string
+}
+
+func newDataWorld(t *testing.T) *dataWorld {
+	t.Helper()
+	ctx := sharingtest.SysCtx()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := citymodel.Import(ctx, db, []citymodel.Source{demo.CitySource()}, citymodel.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vs := vulns.New(db, nil)
+	if _, err := vs.ImportFS(ctx, generate.DemoFeeds(), feed.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.Match(ctx, vulns.MatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.ListFindings(ctx, bulwark.FindingFilter{Open: true, Limit: 1})
+	if err != nil || len(fs.Items) == 0 {
+		t.Fatalf("no findings in the demo city: %v", err)
+	}
+	ownerOrg := fs.Items[0].Owner
+	orgs, err := db.ListOrganizations(ctx, bulwark.ListOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	for _, o := range orgs.Items {
+		if o.ID != ownerOrg {
+			others = append(others, o.ID)
+		}
+	}
+	if len(others) < 2 {
+		t.Fatalf("the demo city needs three organizations, has %d", len(orgs.Items))
+	}
+	w := &sharingtest.World{Store: db, Auth: auth.New(db, auth.Options{Argon: sharingtest.Cheap}, nil), Svc: sharing.New(db, nil)}
+	d := &dataWorld{w: w, owner: w.AddUser(t, ownerOrg, bulwark.RoleAnalyst), peer: w.AddUser(t, others[0], bulwark.RoleAnalyst),
+		outsider: w.AddUser(t, others[1], bulwark.RoleAnalyst)}
+	admin := w.AddUser(t, ownerOrg, bulwark.RoleAdmin)
+	com := &bulwark.Community{ID: "metro", Name: "Metro", Members: []bulwark.CommunityMember{{Org: ownerOrg}, {Org: others[0]}, {Org: others[1]}}}
+	if err := w.Svc.CreateCommunity(admin.Ctx(), com); err != nil {
+		t.Fatal(err)
+	}
+	col := &bulwark.Collection{Community: "metro", Title: "Advisories", Access: []bulwark.CollectionAccess{
+		{Org: ownerOrg, CanRead: true, CanWrite: true}, {Org: others[0], CanRead: true}, {Org: others[1], CanRead: true}}}
+	if err := w.Svc.CreateCollection(admin.Ctx(), col); err != nil {
+		t.Fatal(err)
+	}
+	d.col = col.ID
+	assets, err := db.ListAssets(ctx, bulwark.ListOptions{Limit: bulwark.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range assets.Items {
+		if a.Owner == ownerOrg && len(a.ID) > 3 {
+			d.assetIDs = append(d.assetIDs, a.ID)
+		}
+	}
+	d.fd = &sharing.FromData{Sharing: w.Svc, Vulnerabilities: db,
+		Advisories: func(ctx context.Context, owner string) ([]sharing.Advisory, error) {
+			as, err := vs.Advisories(ctx, vulns.AdvisoryFilter{Owner: owner})
+			out := make([]sharing.Advisory, len(as))
+			for i, a := range as {
+				out[i] = sharing.Advisory{VulnID: a.VulnID, Title: a.Title, Decision: a.Decision, Due: a.Due, KEV: a.KEV, Ransomware: a.Ransomware, Actions: a.Actions}
+			}
+			return out, err
+		},
+		Incidents: incident.New(db, baseline.New(db, nil), nil), Scope: "test.example"}
+	return d
+}
+
+// bodies returns every object u sees in the collection, by id.
+func (d *dataWorld) bodies(t *testing.T, u *sharingtest.User) map[string][]byte {
+	t.Helper()
+	page, err := d.w.Svc.Objects(u.Ctx(), d.col, sharing.Query{Limit: sharing.MaxPageSize}, "")
+	if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, it := range page.Items {
+		out[it.STIXID] = it.Body
+	}
+	return out
+}
+
+// checkBodies validates every body and looks for the city's internal names.
+func (d *dataWorld) checkBodies(t *testing.T, bodies map[string][]byte) {
+	t.Helper()
+	for id, b := range bodies {
+		o, err := stix.ParseObject(b, stix.Limits{})
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if probs := stix.Validate(o); len(probs) > 0 {
+			t.Errorf("%s invalid: %v", id, probs)
+		}
+		for _, a := range d.assetIDs {
+			if strings.Contains(string(b), `"`+a+`"`) || strings.Contains(string(b), " "+a+" ") {
+				t.Errorf("%s names asset %s: %s", id, a, b)
+			}
+		}
+	}
+}
+
+func TestPublishAdvisories(t *testing.T) {
+	d := newDataWorld(t)
+	ctx := d.owner.Ctx()
+	res, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published == 0 || res.Unchanged != 0 || res.Published != len(res.Objects) {
+		t.Fatalf("first run: %+v", res)
+	}
+	types := map[string]int{}
+	for _, id := range res.Objects {
+		types[stix.IDType(id)]++
+	}
+	if types["vulnerability"] == 0 || types["course-of-action"] != types["relationship"] || types["course-of-action"] == 0 {
+		t.Errorf("objects by type: %v", types)
+	}
+	again, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Published != 0 || again.Unchanged != len(res.Objects) {
+		t.Errorf("second run published %d new versions (%d unchanged of %d)", again.Published, again.Unchanged, len(res.Objects))
+	}
+	seen := d.bodies(t, d.peer)
+	if len(seen) != len(res.Objects) {
+		t.Errorf("named recipient sees %d objects, want %d", len(seen), len(res.Objects))
+	}
+	d.checkBodies(t, seen)
+	for id, b := range seen {
+		if !strings.Contains(string(b), stix.TLPAmberID) {
+			t.Errorf("%s not marked TLP:AMBER", id)
+		}
+	}
+	if got := d.bodies(t, d.outsider); len(got) != 0 {
+		t.Errorf("outsider sees %d objects", len(got))
+	}
+}
+
+func TestPublishFromDataMarkingRequired(t *testing.T) {
+	d := newDataWorld(t)
+	for _, tc := range []struct {
+		name    string
+		marking bulwark.TLP
+		orgs    []string
+	}{
+		{"no marking", "", nil},
+		{"unknown marking", "white", nil},
+		{"amber without recipients", bulwark.TLPAmber, nil},
+		{"recipient outside the collection", bulwark.TLPAmber, []string{"nobody-org"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.fd.PublishAdvisories(d.owner.Ctx(), d.col, tc.marking, tc.orgs...)
+			if bulwark.ErrorCode(err) != bulwark.EINVALID {
+				t.Errorf("err %v, want EINVALID", err)
+			}
+			_, err = d.fd.PublishIncident(d.owner.Ctx(), "no-such", d.col, tc.marking, tc.orgs...)
+			if err == nil {
+				t.Errorf("incident published")
+			}
+		})
+	}
+	if got := d.bodies(t, d.owner); len(got) != 0 {
+		t.Errorf("refused publications left %d objects", len(got))
+	}
+}
+
+func TestPublishIncident(t *testing.T) {
+	d := newDataWorld(t)
+	ctx := d.owner.Ctx()
+	inc, err := d.fd.Incidents.(*incident.Service).Create(ctx, &bulwark.Incident{Title: "Ransomware at the utility", Threat: "ransomware",
+		Description: "internal: HMI password reused", Affected: []bulwark.Affected{{ID: d.assetIDs[0], Effect: bulwark.EffectDown}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.fd.PublishIncident(d.outsider.Ctx(), inc.ID, d.col, bulwark.TLPGreen); err == nil {
+		t.Errorf("an organization outside the incident published it")
+	}
+	res, err := d.fd.PublishIncident(ctx, inc.ID, d.col, bulwark.TLPGreen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published != 2 || len(res.Objects) != 2 {
+		t.Fatalf("published %+v, want an incident and a report", res)
+	}
+	again, err := d.fd.PublishIncident(ctx, inc.ID, d.col, bulwark.TLPGreen)
+	if err != nil || again.Published != 0 || again.Unchanged != 2 {
+		t.Errorf("second run: %+v %v", again, err)
+	}
+	seen := d.bodies(t, d.outsider) // GREEN: every reader of the collection
+	d.checkBodies(t, seen)
+	var report string
+	for id, b := range seen {
+		if strings.Contains(string(b), "HMI password") || strings.Contains(string(b), inc.ID) {
+			t.Errorf("%s leaks internal detail: %s", id, b)
+		}
+		if stix.IDType(id) == "report" {
+			report = string(b)
+		}
+	}
+	if !strings.Contains(report, inc.Phase.Title()) || !strings.Contains(report, inc.Severity.Level.String()) || !strings.Contains(report, res.Objects[0]) {
+		t.Errorf("report lacks phase, severity or the incident: %s", report)
+	}
+	for _, a := range inc.Affected {
+		if a.Kind == "service" && a.Name != "" && !strings.Contains(report, a.Name) {
+			t.Errorf("report lacks affected service %s: %s", a.Name, report)
+		}
+	}
+}
