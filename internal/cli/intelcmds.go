@@ -49,7 +49,8 @@ organization and user (audited as "cli:EMAIL"). Otherwise commands act as the
 local operator, who manages everything but never receives TLP:AMBER+STRICT or
 TLP:RED content; no command reads objects as another user.`,
 	}
-	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e), newIntelExportCmd(e))
+	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e), newIntelExportCmd(e),
+		newIntelPublishAdvisoriesCmd(e), newIntelPublishIncidentCmd(e))
 	return cmd
 }
 

@@ -190,7 +190,7 @@ func TestPublishFromDataMarkingRequired(t *testing.T) {
 		orgs    []string
 	}{
 		{"no marking", "", nil},
-		{"unknown marking", "white", nil},
+		{"unknown marking", "purple", nil},
 		{"amber without recipients", bulwark.TLPAmber, nil},
 		{"recipient outside the collection", bulwark.TLPAmber, []string{"nobody-org"}},
 	} {
