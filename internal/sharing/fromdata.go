@@ -106,14 +106,17 @@ func (d *FromData) publisher(ctx context.Context, m bulwark.TLP) (bulwark.Princi
 	return p, stix.Publisher{IdentityID: stix.OrganizationID(scope, p.Org), TLP: sm}, nil
 }
 
-// publishOne publishes o; a version already in the collection counts as
-// unchanged.
+// publishOne publishes o; the same version already in the collection
+// counts as unchanged.
 func (d *FromData) publishOne(ctx context.Context, col string, m bulwark.TLP, orgs []string, o *stix.Object, res *BulkResult) error {
-	_, err := d.Sharing.Publish(ctx, PublishRequest{Collection: col, Object: o.JSON(), Marking: m, Orgs: orgs})
+	out, err := d.Sharing.Publish(ctx, PublishRequest{Collection: col, Object: o.JSON(), Marking: m, Orgs: orgs})
 	switch {
 	case err == nil:
 		res.add(o.ID(), true)
-	case bulwark.ErrorCode(err) == bulwark.ECONFLICT:
+	case out != nil && bulwark.ErrorCode(err) == bulwark.ECONFLICT:
+		// Publish returns the object with ECONFLICT only when this very
+		// version is already there; other conflicts (a lowered marking,
+		// another publisher's object) are errors.
 		res.add(o.ID(), false)
 	default:
 		return fmt.Errorf("publish %s: %w", o.ID(), err)

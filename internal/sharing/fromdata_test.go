@@ -232,6 +232,10 @@ func TestPublishIncident(t *testing.T) {
 	if err != nil || again.Published != 0 || again.Unchanged != 2 {
 		t.Errorf("second run: %+v %v", again, err)
 	}
+	// The same incident with a lower marking is a conflict, not "unchanged".
+	if _, err := d.fd.PublishIncident(ctx, inc.ID, d.col, bulwark.TLPClear); bulwark.ErrorCode(err) != bulwark.ECONFLICT {
+		t.Errorf("lowering the marking: %v, want ECONFLICT", err)
+	}
 	seen := d.bodies(t, d.outsider) // GREEN: every reader of the collection
 	d.checkBodies(t, seen)
 	var report string
