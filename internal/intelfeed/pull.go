@@ -329,10 +329,6 @@ func (p *puller) floor(o *stix.Object, defs *stix.Definitions) bulwark.TLP {
 	return fl
 }
 
-// lowering is how the sharing service refuses a version marked below what
-// is held (its message says "may not lower").
-func lowering(msg string) bool { return strings.Contains(msg, "may not lower") }
-
 // add imports objects with floor fl. A version the sharing service refuses
 // for being marked below the version already held (a newer version
 // without markings, granular markings removed) is imported again at the
@@ -340,22 +336,23 @@ func lowering(msg string) bool { return strings.Contains(msg, "may not lower") }
 // marking it already had — never lower.
 func (p *puller) add(ctx context.Context, objs []*stix.Object, fl bulwark.TLP, defs *stix.Definitions) error {
 	ictx := importCtx(context.WithoutCancel(ctx), p.f.Org, p.f.CreatedBy, p.f.Source())
-	st, err := p.s.sh.AddObjects(ictx, p.f.Target, objs, sharing.AddOptions{Source: p.f.Source(), Marking: fl, Defs: defs})
+	var lowered []*stix.Object
+	isLowered := map[*stix.Object]bool{}
+	refused := func(o *stix.Object, err error) {
+		if errors.Is(err, sharing.ErrMarkingLowered) && !isLowered[o] {
+			isLowered[o] = true
+			lowered = append(lowered, o)
+		}
+	}
+	st, err := p.s.sh.AddObjects(ictx, p.f.Target, objs, sharing.AddOptions{Source: p.f.Source(), Marking: fl, Defs: defs, Refused: refused})
 	if err != nil {
 		return fmt.Errorf("import into %s: %w", p.f.Target, err)
 	}
-	var lowered []*stix.Object
-	byKey := map[string]*stix.Object{}
-	for _, o := range objs {
-		byKey[o.ID()+"@"+o.Version()] = o
+	retried := map[string]bool{}
+	for _, o := range lowered {
+		retried[o.ID()+"@"+o.Version()] = true
 	}
-	p.count(st, func(d bulwark.IntelStatusDetail) bool {
-		if o := byKey[d.ID+"@"+d.Version]; o != nil && lowering(d.Message) {
-			lowered = append(lowered, o)
-			return true
-		}
-		return false
-	})
+	p.count(st, func(d bulwark.IntelStatusDetail) bool { return retried[d.ID+"@"+d.Version] })
 	if len(lowered) == 0 {
 		return nil
 	}

@@ -422,6 +422,10 @@ type AddOptions struct {
 	Defs *stix.Definitions
 	// Rejected are objects that failed to decode, reported as failures.
 	Rejected []stix.Rejection
+	// Refused, when set, is called with each object the service refused
+	// and why, so that a caller can act on the kind of refusal (errors.Is
+	// with ErrMarkingLowered) rather than on the status's message text.
+	Refused func(o *stix.Object, err error)
 }
 
 // tlpOf maps internal/stix's marking to the domain's.
@@ -493,7 +497,7 @@ func (s *Service) check(p bulwark.Principal, canRead, explicit bool, orgOf func(
 			return next, nil
 		}
 		if next.Marking.Rank() < own.Marking.Rank() {
-			return next, bulwark.Errorf(bulwark.ECONFLICT, "%s is marked %s: a version may not lower it to %s", o.STIXID, own.Marking.Label(), next.Marking.Label())
+			return next, loweredError(bulwark.Errorf(bulwark.ECONFLICT, "%s is marked %s: a version may not lower it to %s", o.STIXID, own.Marking.Label(), next.Marking.Label()))
 		}
 		if next.Marking == own.Marking && !explicit {
 			return *own, nil
@@ -579,6 +583,9 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 		if x.Err != nil {
 			d.Message = bulwark.ErrorMessage(x.Err)
 			status.Failures = append(status.Failures, d)
+			if opt.Refused != nil {
+				opt.Refused(kept[i], x.Err)
+			}
 			continue
 		}
 		if x.Duplicate {
@@ -592,6 +599,7 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
+	s.reportAdded(ctx, c.ID, in, res)
 	return status, nil
 }
 
@@ -727,6 +735,7 @@ func (s *Service) Publish(ctx context.Context, req PublishRequest) (*bulwark.Int
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
+	s.reportAdded(ctx, c.ID, in, res)
 	out := in[0]
 	out.Seq, out.DateAdded, out.Collection = res[0].Seq, res[0].DateAdded, c.ID
 	if res[0].Duplicate {

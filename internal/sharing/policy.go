@@ -9,6 +9,7 @@
 package sharing
 
 import (
+	"errors"
 	"slices"
 
 	"bulwark"
@@ -105,3 +106,19 @@ func narrower(prev, next bulwark.IntelScope, orgOf func(int64) string) bool {
 	}
 	return false
 }
+
+// ErrMarkingLowered is in the chain of the error that refuses a version
+// marked less strictly than the object's earlier versions (AC-02): test
+// for it with errors.Is. The error is also a *bulwark.Error (ECONFLICT)
+// whose message names the object and both markings.
+var ErrMarkingLowered = errors.New("a version may not lower the object's marking")
+
+// markingLowered carries both the caller-safe *bulwark.Error and the
+// sentinel, so that errors.As finds the one and errors.Is the other while
+// the message stays the *bulwark.Error's.
+type markingLowered struct{ e *bulwark.Error }
+
+func (m *markingLowered) Error() string   { return m.e.Error() }
+func (m *markingLowered) Unwrap() []error { return []error{m.e, ErrMarkingLowered} }
+
+func loweredError(e *bulwark.Error) error { return &markingLowered{e} }

@@ -2,6 +2,7 @@ package sharing_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -248,6 +249,24 @@ func TestAC02_MarkingMonotonicity(t *testing.T) {
 		tc.req.Collection = f.col
 		_, err := f.w.Svc.Publish(f.water.Ctx(), tc.req)
 		wantCode(t, tc.name, err, bulwark.ECONFLICT)
+		// Only the lowering is ErrMarkingLowered; its message is unchanged.
+		if lowered := tc.name == "lower to green"; errors.Is(err, sharing.ErrMarkingLowered) != lowered {
+			t.Errorf("%s: errors.Is(ErrMarkingLowered) = %v, want %v", tc.name, !lowered, lowered)
+		}
+		if tc.name == "lower to green" && bulwark.ErrorMessage(err) != id+" is marked TLP:AMBER: a version may not lower it to TLP:GREEN" {
+			t.Errorf("lower to green: message %q", bulwark.ErrorMessage(err))
+		}
+	}
+	// The refusal reaches an importer's Refused with its kind, as a
+	// failure in the status with its message.
+	low, err := stix.ParseObject(indicator(id, t0.Add(time.Minute), stix.Green.ID()), stix.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused []error
+	st, err := f.w.Svc.AddObjects(f.water.Ctx(), f.col, []*stix.Object{low}, sharing.AddOptions{Refused: func(_ *stix.Object, err error) { refused = append(refused, err) }})
+	if err != nil || len(st.Failures) != 1 || len(refused) != 1 || !errors.Is(refused[0], sharing.ErrMarkingLowered) || !strings.Contains(st.Failures[0].Message, "may not lower") {
+		t.Fatalf("lowering by TAXII: %v %+v %v", err, st, refused)
 	}
 	// A TAXII post of a newer version without markings keeps the object's
 	// AMBER scope rather than falling to anything else.
@@ -255,7 +274,7 @@ func TestAC02_MarkingMonotonicity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := f.w.Svc.AddObjects(f.water.Ctx(), f.col, []*stix.Object{o}, sharing.AddOptions{})
+	st, err = f.w.Svc.AddObjects(f.water.Ctx(), f.col, []*stix.Object{o}, sharing.AddOptions{})
 	if err != nil || len(st.Successes) != 1 {
 		t.Fatalf("unmarked newer version: %v %+v", err, st)
 	}
