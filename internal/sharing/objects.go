@@ -599,6 +599,7 @@ func (s *Service) AddObjects(ctx context.Context, col string, objs []*stix.Objec
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
+	s.reportAdded(ctx, c.ID, in, res)
 	return status, nil
 }
 
@@ -734,6 +735,7 @@ func (s *Service) Publish(ctx context.Context, req PublishRequest) (*bulwark.Int
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
+	s.reportAdded(ctx, c.ID, in, res)
 	out := in[0]
 	out.Seq, out.DateAdded, out.Collection = res[0].Seq, res[0].DateAdded, c.ID
 	if res[0].Duplicate {

@@ -32,6 +32,8 @@ type Service struct {
 	userMu  sync.Mutex
 	userOrg map[int64]string // organization of a user (users never change organization)
 
+	added hooks // observers of additions (observe.go)
+
 	bodyPath string   // where the local body log lives ("" for none)
 	bodies   *bodyLog // opened by Load
 	fillMu   sync.Mutex
