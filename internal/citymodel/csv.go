@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 // CSV caps: a header wider than this is not an asset inventory, and a
@@ -196,16 +197,16 @@ func (r *run) csvColumns(file int32, header []string) ([]csvColumn, bool) {
 		case f == "-" || (!mapped && r.csv.IgnoreUnknown):
 			continue
 		case !mapped:
-			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "unknown column %q; map it to an asset field (%s) or ignore it in the CSV mapping", clip(h), strings.Join(csvFields, ", "))
+			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "unknown column %q; map it to an asset field (%s) or ignore it in the CSV mapping", yamlerr.Clip(h), strings.Join(csvFields, ", "))
 			ok = false
 			continue
 		case !slices.Contains(csvFields, f):
-			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "the CSV mapping sends column %q to %q, which is not an asset field (%s)", clip(h), f, strings.Join(csvFields, ", "))
+			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "the CSV mapping sends column %q to %q, which is not an asset field (%s)", yamlerr.Clip(h), f, strings.Join(csvFields, ", "))
 			ok = false
 			continue
 		}
 		if prev, dup := byField[f]; dup {
-			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "columns %q and %q both give the asset's %s", clip(header[prev]), clip(h), f)
+			r.p.add(pos{file: file, line: 1, col: int32(j + 1)}, h, "columns %q and %q both give the asset's %s", yamlerr.Clip(header[prev]), yamlerr.Clip(h), f)
 			ok = false
 			continue
 		}
@@ -319,7 +320,7 @@ func (r *run) csvAsset(file int32, cr *csv.Reader, rec []string, cols []csvColum
 				if why := check(s); why != "" {
 					bad(at, h, "%s", why)
 				} else if slices.Contains(*list, s) {
-					bad(at, h, "%q is listed twice", clip(s))
+					bad(at, h, "%q is listed twice", yamlerr.Clip(s))
 				} else {
 					*list = append(*list, s)
 				}
@@ -331,7 +332,7 @@ func (r *run) csvAsset(file int32, cr *csv.Reader, rec []string, cols []csvColum
 			}
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil || x < -lim || x > lim {
-				bad(at, h, "want a number from %g to %g, got %q", -lim, lim, clip(v))
+				bad(at, h, "want a number from %g to %g, got %q", -lim, lim, yamlerr.Clip(v))
 			} else if f == "lat" {
 				a.Location.Lat = x
 			} else {
@@ -340,7 +341,7 @@ func (r *run) csvAsset(file int32, cr *csv.Reader, rec []string, cols []csvColum
 		case "count":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1 {
-				bad(at, h, "want a whole number of at least 1, got %q", clip(v))
+				bad(at, h, "want a whole number of at least 1, got %q", yamlerr.Clip(v))
 			} else {
 				a.Count = n
 			}
@@ -348,7 +349,7 @@ func (r *run) csvAsset(file int32, cr *csv.Reader, rec []string, cols []csvColum
 			a.System, systemAt, systemField = ident(), at, h
 		case "dependency":
 			if v != "hard" && v != "soft" {
-				bad(at, h, "invalid value %q: want one of hard, soft", clip(v))
+				bad(at, h, "invalid value %q: want one of hard, soft", yamlerr.Clip(v))
 			} else {
 				a.SystemDependency = bulwark.DepKind(v)
 			}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 // Caps on values, so that a hostile file cannot make one entity huge.
@@ -50,44 +51,6 @@ func join(path, key string) string {
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-// describe names the type of n for messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return fmt.Sprintf("the string %q", clip(n.Value))
-		case "!!int", "!!float":
-			return "the number " + clip(n.Value)
-		case "!!bool":
-			return clip(n.Value)
-		case "!!null":
-			return "null"
-		case "!!timestamp":
-			return "the date " + clip(n.Value)
-		}
-		return "a value tagged " + clip(n.ShortTag())
-	}
-	return "nothing"
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		s = s[:40]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		return s + "..."
-	}
-	return s
-}
-
 // plain checks what every node must satisfy: no anchors or aliases. They
 // are refused rather than expanded so that a small file can never expand
 // into a huge one (the "billion laughs" attack).
@@ -114,7 +77,7 @@ func (d *decoder) fields(n *yaml.Node, path string, known []string, fn func(key 
 		return false
 	}
 	if n.Kind != yaml.MappingNode {
-		d.bad(n, path, "want a mapping of %s, got %s", strings.Join(known, ", "), describe(n))
+		d.bad(n, path, "want a mapping of %s, got %s", strings.Join(known, ", "), yamlerr.Describe(n))
 		return false
 	}
 	var seen [24]string // known lists are short; seen keys are among them
@@ -125,11 +88,11 @@ func (d *decoder) fields(n *yaml.Node, path string, known []string, fn func(key 
 			continue
 		}
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-			d.bad(k, path, "keys must be field names, got %s", describe(k))
+			d.bad(k, path, "keys must be field names, got %s", yamlerr.Describe(k))
 			continue
 		}
 		if !slices.Contains(known, k.Value) {
-			d.bad(k, join(path, k.Value), "unknown field %q (fields here: %s)", clip(k.Value), strings.Join(known, ", "))
+			d.bad(k, join(path, k.Value), "unknown field %q (fields here: %s)", yamlerr.Clip(k.Value), strings.Join(known, ", "))
 			continue
 		}
 		if slices.Contains(seen[:nseen], k.Value) {
@@ -158,7 +121,7 @@ func (d *decoder) listMax(n *yaml.Node, path string, maxList int, fn func(i int,
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.bad(n, path, "want a list, got %s", describe(n))
+		d.bad(n, path, "want a list, got %s", yamlerr.Describe(n))
 		return
 	}
 	if len(n.Content) > maxList {
@@ -178,13 +141,13 @@ func (d *decoder) text(n *yaml.Node, path string, max int) (string, bool) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.bad(n, path, "want a string, got %s", describe(n))
+		d.bad(n, path, "want a string, got %s", yamlerr.Describe(n))
 		return "", false
 	}
 	switch n.ShortTag() {
 	case "!!str", "!!int", "!!float":
 	default:
-		d.bad(n, path, "want a string, got %s (quote it)", describe(n))
+		d.bad(n, path, "want a string, got %s (quote it)", yamlerr.Describe(n))
 		return "", false
 	}
 	if why := checkText(n.Value, max, max == maxLongText); why != "" {
@@ -226,7 +189,7 @@ func (d *decoder) id(n *yaml.Node, path string) (string, bool) {
 
 func checkID(s string) string {
 	if !bulwark.ValidID(s) {
-		return fmt.Sprintf("invalid id %q: ids are 1-%d characters, start with a letter or digit, and hold only letters, digits, '.', '_', ':' and '-'", clip(s), bulwark.MaxIDLen)
+		return fmt.Sprintf("invalid id %q: ids are 1-%d characters, start with a letter or digit, and hold only letters, digits, '.', '_', ':' and '-'", yamlerr.Clip(s), bulwark.MaxIDLen)
 	}
 	return ""
 }
@@ -236,12 +199,12 @@ func (d *decoder) integer(n *yaml.Node, path string, min int64) (int64, bool) {
 		return 0, false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		d.bad(n, path, "want a whole number, got %s", describe(n))
+		d.bad(n, path, "want a whole number, got %s", yamlerr.Describe(n))
 		return 0, false
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		d.bad(n, path, "number %s is out of range", clip(n.Value))
+		d.bad(n, path, "number %s is out of range", yamlerr.Clip(n.Value))
 		return 0, false
 	}
 	if v < min {
@@ -257,12 +220,12 @@ func (d *decoder) float(n *yaml.Node, path string, lo, hi float64) (float64, boo
 	}
 	tag := n.ShortTag()
 	if n.Kind != yaml.ScalarNode || tag != "!!int" && tag != "!!float" {
-		d.bad(n, path, "want a number, got %s", describe(n))
+		d.bad(n, path, "want a number, got %s", yamlerr.Describe(n))
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(n.Value, 64)
 	if err != nil || math.IsNaN(v) || v < lo || v > hi {
-		d.bad(n, path, "want a number from %g to %g, got %s", lo, hi, clip(n.Value))
+		d.bad(n, path, "want a number from %g to %g, got %s", lo, hi, yamlerr.Clip(n.Value))
 		return 0, false
 	}
 	return v, true
@@ -273,7 +236,7 @@ func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
 		return false, false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-		d.bad(n, path, "want true or false, got %s", describe(n))
+		d.bad(n, path, "want true or false, got %s", yamlerr.Describe(n))
 		return false, false
 	}
 	return n.Value == "true" || n.Value == "True" || n.Value == "TRUE", true
@@ -284,12 +247,12 @@ func (d *decoder) duration(n *yaml.Node, path string) time.Duration {
 		return 0
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		d.bad(n, path, "want a duration such as 12h, 90m or 3d, got %s", describe(n))
+		d.bad(n, path, "want a duration such as 12h, 90m or 3d, got %s", yamlerr.Describe(n))
 		return 0
 	}
 	v, err := parseDuration(n.Value)
 	if err != nil {
-		d.bad(n, path, "invalid duration %q (%v): write it like 12h, 90m, 3d or 1d12h", clip(n.Value), err)
+		d.bad(n, path, "invalid duration %q (%v): write it like 12h, 90m, 3d or 1d12h", yamlerr.Clip(n.Value), err)
 		return 0
 	}
 	return v
@@ -302,7 +265,7 @@ func (d *decoder) enum(n *yaml.Node, path string, allowed []string) (string, boo
 		return "", false
 	}
 	if !slices.Contains(allowed, s) {
-		d.bad(n, path, "invalid value %q: want one of %s", clip(s), strings.Join(allowed, ", "))
+		d.bad(n, path, "invalid value %q: want one of %s", yamlerr.Clip(s), strings.Join(allowed, ", "))
 		return "", false
 	}
 	return s, true
@@ -353,7 +316,7 @@ func (d *decoder) document(root *yaml.Node) {
 		return
 	}
 	if root.Kind != yaml.MappingNode {
-		d.bad(root, "", "a city model document must be a mapping with the keys %s; got %s", strings.Join(topFields, ", "), describe(root))
+		d.bad(root, "", "a city model document must be a mapping with the keys %s; got %s", strings.Join(topFields, ", "), yamlerr.Describe(root))
 		return
 	}
 	d.fields(root, "", topFields, func(key string, v *yaml.Node, path string) {
@@ -696,7 +659,7 @@ func (d *decoder) date(n *yaml.Node, path string) string {
 	}
 	tag := n.ShortTag()
 	if n.Kind != yaml.ScalarNode || tag != "!!str" && tag != "!!timestamp" {
-		d.bad(n, path, "want a date YYYY-MM-DD, got %s", describe(n))
+		d.bad(n, path, "want a date YYYY-MM-DD, got %s", yamlerr.Describe(n))
 		return ""
 	}
 	if why := checkDate(n.Value); why != "" {
@@ -708,7 +671,7 @@ func (d *decoder) date(n *yaml.Node, path string) string {
 
 func checkDate(s string) string {
 	if _, err := time.Parse("2006-01-02", s); err != nil || !dateRE.MatchString(s) {
-		return fmt.Sprintf("invalid date %q: want YYYY-MM-DD", clip(s))
+		return fmt.Sprintf("invalid date %q: want YYYY-MM-DD", yamlerr.Clip(s))
 	}
 	return ""
 }
@@ -741,7 +704,7 @@ func (d *decoder) asset(n *yaml.Node, path string) {
 					if why := checkCPE(s); why != "" {
 						d.bad(v, p, "%s", why)
 					} else if slices.Contains(a.CPEs, s) {
-						d.bad(v, p, "CPE %q is listed twice", clip(s))
+						d.bad(v, p, "CPE %q is listed twice", yamlerr.Clip(s))
 					} else {
 						a.CPEs = append(a.CPEs, s)
 					}
@@ -753,7 +716,7 @@ func (d *decoder) asset(n *yaml.Node, path string) {
 					if why := checkPURL(s); why != "" {
 						d.bad(v, p, "%s", why)
 					} else if slices.Contains(a.PURLs, s) {
-						d.bad(v, p, "package URL %q is listed twice", clip(s))
+						d.bad(v, p, "package URL %q is listed twice", yamlerr.Clip(s))
 					} else {
 						a.PURLs = append(a.PURLs, s)
 					}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -36,7 +37,7 @@ func parseDays(s string) ([7]bool, error) {
 			to = slices.Index(dayNames, strings.TrimSpace(b))
 		}
 		if from < 0 || to < 0 {
-			return set, fmt.Errorf("%q: use days like mon-fri, sat,sun or daily", clip(s))
+			return set, fmt.Errorf("%q: use days like mon-fri, sat,sun or daily", yamlerr.Clip(s))
 		}
 		for d := from; ; d = (d + 1) % 7 {
 			set[d] = true
@@ -54,7 +55,7 @@ func parseClock(s string) (int, error) {
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
 	if !ok || err1 != nil || err2 != nil || len(h) != 2 || len(m) != 2 || hh < 0 || mm < 0 || mm > 59 || hh > 24 || hh == 24 && mm != 0 {
-		return 0, fmt.Errorf("%q: use HH:MM from 00:00 to 24:00", clip(s))
+		return 0, fmt.Errorf("%q: use HH:MM from 00:00 to 24:00", yamlerr.Clip(s))
 	}
 	return hh*60 + mm, nil
 }
@@ -77,7 +78,7 @@ func CheckShift(s bulwark.Shift) string {
 	}
 	if s.TZ != "" {
 		if _, err := time.LoadLocation(s.TZ); err != nil || strings.HasPrefix(s.TZ, "/") || strings.Contains(s.TZ, "..") {
-			return fmt.Sprintf("tz %q is not a time zone (use an IANA name such as America/New_York)", clip(s.TZ))
+			return fmt.Sprintf("tz %q is not a time zone (use an IANA name such as America/New_York)", yamlerr.Clip(s.TZ))
 		}
 	}
 	return ""
@@ -178,7 +179,7 @@ func ParseDirectory(r io.Reader, name string) (*bulwark.Directory, error) {
 					case "email":
 						c.Email = d.text(v, fp, 254)
 						if c.Email != "" && (!strings.Contains(c.Email, "@") || strings.ContainsAny(c.Email, " <>\"")) {
-							d.bad(v, fp, "%q is not an e-mail address", clip(c.Email))
+							d.bad(v, fp, "%q is not an e-mail address", yamlerr.Clip(c.Email))
 						}
 					case "phone":
 						c.Phone = d.text(v, fp, 40)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 // ThreatClasses are the threat classes of the bundled playbooks. A city's
@@ -107,7 +108,7 @@ func ParsePlaybook(r io.Reader, name string) (*bulwark.Playbook, error) {
 							}
 							ph.Phase = bulwark.Phase(s)
 							if !ph.Phase.Valid() || ph.Phase == bulwark.PhaseClosed {
-								d.bad(v, fp, "%q is not a phase: use detection, containment, eradication, recovery or post-incident", clip(s))
+								d.bad(v, fp, "%q is not a phase: use detection, containment, eradication, recovery or post-incident", yamlerr.Clip(s))
 								ph.Phase = ""
 								return
 							}
@@ -186,7 +187,7 @@ func (d *doc) task(n *yaml.Node, pth string, ref func(n *yaml.Node, path, id str
 			case "party":
 				s := d.text(v, fp, 40)
 				if s != "" && !slices.Contains(taskParties, bulwark.PartyRole(s)) {
-					d.bad(v, fp, "%q: a task goes to the reporter, every affected organization (affected) or every coordinator", clip(s))
+					d.bad(v, fp, "%q: a task goes to the reporter, every affected organization (affected) or every coordinator", yamlerr.Clip(s))
 					return
 				}
 				if s != "" {

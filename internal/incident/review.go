@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"bulwark"
+	"bulwark/internal/yamlerr"
 )
 
 // ParseReview reads an after-action review file (YAML; JSON reads too):
@@ -59,7 +60,7 @@ func ParseReview(r io.Reader, name string) (*bulwark.IncidentReview, error) {
 			rv.WhatDidNot = texts(v, p)
 		case "shared":
 			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-				d.bad(v, p, "want true or false, got %s", describe(v))
+				d.bad(v, p, "want true or false, got %s", yamlerr.Describe(v))
 				return
 			}
 			rv.Shared = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
@@ -110,7 +111,7 @@ func (d *doc) followUp(n *yaml.Node, p string) bulwark.FollowUp {
 				switch f.Kind {
 				case bulwark.FollowUpTask, bulwark.FollowUpRisk, bulwark.FollowUpAssessment:
 				default:
-					d.bad(v, fp, "%q: use task, risk or assessment", clip(string(f.Kind)))
+					d.bad(v, fp, "%q: use task, risk or assessment", yamlerr.Clip(string(f.Kind)))
 				}
 			case "title":
 				f.Title = d.required(v, fp, maxShort)
@@ -125,7 +126,7 @@ func (d *doc) followUp(n *yaml.Node, p string) bulwark.FollowUp {
 				}
 				t, err := time.Parse(time.DateOnly, s)
 				if s != "" && err != nil {
-					d.bad(v, fp, "%q is not a date: use YYYY-MM-DD", clip(s))
+					d.bad(v, fp, "%q is not a date: use YYYY-MM-DD", yamlerr.Clip(s))
 				}
 				f.Due = t
 			case "likelihood", "impact":
@@ -144,7 +145,7 @@ func (d *doc) followUp(n *yaml.Node, p string) bulwark.FollowUp {
 			case "status":
 				f.Status = bulwark.ImplStatus(d.text(v, fp, 40))
 				if !f.Status.Valid() || f.Status == bulwark.StatusNotAssessed {
-					d.bad(v, fp, "%q: use not_implemented, partial, implemented or not_applicable", clip(string(f.Status)))
+					d.bad(v, fp, "%q: use not_implemented, partial, implemented or not_applicable", yamlerr.Clip(string(f.Status)))
 				}
 			case "ref":
 				f.Ref = d.text(v, fp, 300)

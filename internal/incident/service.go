@@ -13,6 +13,7 @@ import (
 
 	"bulwark"
 	"bulwark/internal/depgraph"
+	"bulwark/internal/yamlerr"
 )
 
 // Baselines is what incidents need of the baselines service
@@ -265,7 +266,7 @@ func (s *Service) Playbook(ctx context.Context, id string, version int) (*bulwar
 			return &c, nil
 		}
 	}
-	return nil, bulwark.Errorf(bulwark.ENOTFOUND, "playbook %q (version %d) not found", clip(id), version)
+	return nil, bulwark.Errorf(bulwark.ENOTFOUND, "playbook %q (version %d) not found", yamlerr.Clip(id), version)
 }
 
 // ValidatePlaybook parses src without storing it.
@@ -312,7 +313,7 @@ func (s *Service) resolvePlaybook(ctx context.Context, id, threat string) (*bulw
 	if id != "" {
 		p, err := s.Playbook(ctx, id, 0)
 		if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
-			return nil, invalidField("playbook", "no playbook %q", clip(id))
+			return nil, invalidField("playbook", "no playbook %q", yamlerr.Clip(id))
 		}
 		return p, err
 	}
@@ -384,7 +385,7 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 		var probs []bulwark.Problem
 		for i, id := range ids {
 			if _, ok := kinds[id]; !ok {
-				probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("affected[%d].id", i), Message: fmt.Sprintf("no service, system or asset %q that you can see", clip(id))})
+				probs = append(probs, bulwark.Problem{Field: fmt.Sprintf("affected[%d].id", i), Message: fmt.Sprintf("no service, system or asset %q that you can see", yamlerr.Clip(id))})
 			}
 		}
 		if len(probs) > 0 {
@@ -416,7 +417,7 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 		inc.Owner = p.Org
 	}
 	if _, ok := orgs[inc.Owner]; !ok {
-		return nil, invalidField("owner", "%q is not an organization", clip(inc.Owner))
+		return nil, invalidField("owner", "%q is not an organization", yamlerr.Clip(inc.Owner))
 	}
 	inc.Parties = Route(RouteInput{Reporter: inc.Owner, Affected: owners, Level: inc.Severity.Level}, orgs, s.pol())
 	if pb != nil {
@@ -441,12 +442,9 @@ func (s *Service) Create(ctx context.Context, in *bulwark.Incident) (*bulwark.In
 	return s.st.FindIncident(ctx, inc.ID)
 }
 
-func clip4k(s string) string {
-	if len(s) > 4000 {
-		return s[:4000]
-	}
-	return s
-}
+// clip4k bounds a generated text at 4,000 bytes on a character boundary
+// (PostgreSQL refuses a broken character).
+func clip4k(s string) string { return bulwark.Truncate(s, 4000) }
 
 // serviceIDs lists the services among affected with one of effects.
 func serviceIDs(affected []bulwark.Affected, effects ...bulwark.Effect) []string {
@@ -725,7 +723,7 @@ func (s *Service) ClockOf(inc *bulwark.Incident) []ServiceClock {
 // needs the post-incident phase and an after-action review.
 func (s *Service) SetPhase(ctx context.Context, id string, to bulwark.Phase, note string) (*bulwark.Incident, error) {
 	if !to.Valid() {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "phase %q: use detection, containment, eradication, recovery, post-incident or closed", clip(string(to)))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "phase %q: use detection, containment, eradication, recovery, post-incident or closed", yamlerr.Clip(string(to)))
 	}
 	if len(note) > bulwark.MaxTimelineText-200 {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "the note is limited to %d bytes", bulwark.MaxTimelineText-200)
@@ -810,7 +808,7 @@ func (s *Service) SetPublicAction(ctx context.Context, id, action string) (*bulw
 	var services []string
 	err := s.st.UpdateIncident(ctx, id, func(inc *bulwark.Incident) ([]bulwark.TimelineEntry, error) {
 		if inc.PublicAction == action {
-			return nil, bulwark.Errorf(bulwark.ECONFLICT, "the incident's public action is already %q", clip(action))
+			return nil, bulwark.Errorf(bulwark.ECONFLICT, "the incident's public action is already %q", yamlerr.Clip(action))
 		}
 		text := "Public action withdrawn (was: " + inc.PublicAction + ")"
 		if action != "" {
@@ -852,7 +850,7 @@ func (s *Service) ChangeSeverity(ctx context.Context, id string, ch SeverityChan
 	ch.Reason = strings.TrimSpace(ch.Reason)
 	switch {
 	case ch.Activity != "" && !slices.Contains(bulwark.Activities, ch.Activity):
-		return nil, bulwark.Errorf(bulwark.EINVALID, "activity %q: use prepare, engage, presence or effect", clip(string(ch.Activity)))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "activity %q: use prepare, engage, presence or effect", yamlerr.Clip(string(ch.Activity)))
 	case ch.Override != nil && !ch.Override.Valid():
 		return nil, bulwark.Errorf(bulwark.EINVALID, "level %d: use 0 (baseline) to 5 (emergency)", *ch.Override)
 	case ch.Override != nil && ch.Reason == "":
@@ -984,7 +982,7 @@ type TaskChange struct {
 // UpdateTask changes one task (its organization, or a coordinating party).
 func (s *Service) UpdateTask(ctx context.Context, id, taskID string, ch TaskChange) (*bulwark.IncidentTask, error) {
 	if ch.Status != "" && !bulwark.ValidTaskStatus(ch.Status) {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "status %q: use open, in-progress, done or skipped", clip(string(ch.Status)))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "status %q: use open, in-progress, done or skipped", yamlerr.Clip(string(ch.Status)))
 	}
 	if len(ch.Note) > 2000 {
 		return nil, bulwark.Errorf(bulwark.EINVALID, "the note is limited to 2,000 bytes")
@@ -995,7 +993,7 @@ func (s *Service) UpdateTask(ctx context.Context, id, taskID string, ch TaskChan
 	now := s.clock().UTC()
 	var stored *bulwark.IncidentTask
 	err := s.st.UpdateTask(ctx, id, taskID, func(t *bulwark.IncidentTask) ([]bulwark.TimelineEntry, error) {
-		text := fmt.Sprintf("Task %s (%s, %s)", t.ID, clip(t.Title), t.Org)
+		text := fmt.Sprintf("Task %s (%s, %s)", t.ID, yamlerr.Clip(t.Title), t.Org)
 		if ch.Chosen != "" {
 			if t.Decision == nil {
 				return nil, bulwark.Errorf(bulwark.EINVALID, "task %s is not a decision point", t.ID)
@@ -1006,7 +1004,7 @@ func (s *Service) UpdateTask(ctx context.Context, id, taskID string, ch TaskChan
 				for _, o := range t.Decision.Options {
 					ids = append(ids, o.ID)
 				}
-				return nil, bulwark.Errorf(bulwark.EINVALID, "option %q: choose one of %s", clip(ch.Chosen), strings.Join(ids, ", "))
+				return nil, bulwark.Errorf(bulwark.EINVALID, "option %q: choose one of %s", yamlerr.Clip(ch.Chosen), strings.Join(ids, ", "))
 			}
 			t.Chosen = ch.Chosen
 			text += fmt.Sprintf(": decided %q — %s", t.Decision.Question, t.Decision.Options[i].Text)
@@ -1240,7 +1238,7 @@ func (s *Service) ServiceRACI(ctx context.Context, serviceID string) (bulwark.RA
 	}
 	x, ok := an.Graph().Lookup(serviceID)
 	if !ok || an.Graph().Kind(x) != bulwark.KindService {
-		return bulwark.RACI{}, 0, bulwark.Errorf(bulwark.ENOTFOUND, "service %q not found", clip(serviceID))
+		return bulwark.RACI{}, 0, bulwark.Errorf(bulwark.ENOTFOUND, "service %q not found", yamlerr.Clip(serviceID))
 	}
 	orgs, _, err := s.orgs(ctx)
 	if err != nil {

@@ -97,7 +97,7 @@ func readOne(r io.Reader, name, what string) (*yaml.Node, error) {
 		n = n.Content[0]
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, located(name, n.Line, n.Column, "", "a "+what+" is a mapping (key: value lines), got "+describe(n))
+		return nil, located(name, n.Line, n.Column, "", "a "+what+" is a mapping (key: value lines), got "+yamlerr.Describe(n))
 	}
 	return n, nil
 }
@@ -137,41 +137,6 @@ func located(file string, line, col int, field, msg string) error {
 	return e
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return fmt.Sprintf("the string %q", clip(n.Value))
-		case "!!int", "!!float":
-			return "the number " + clip(n.Value)
-		case "!!bool":
-			return clip(n.Value)
-		case "!!null":
-			return "nothing (null)"
-		}
-		return "a value tagged " + clip(n.ShortTag())
-	}
-	return "nothing"
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		s = s[:40]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		return s + "..."
-	}
-	return s
-}
-
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -201,7 +166,7 @@ func (d *doc) fields(n *yaml.Node, path string, known, required []string, fn fun
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.bad(n, path, "want a mapping with %s, got %s", strings.Join(known, ", "), describe(n))
+		d.bad(n, path, "want a mapping with %s, got %s", strings.Join(known, ", "), yamlerr.Describe(n))
 		return
 	}
 	seen := map[string]bool{}
@@ -211,12 +176,12 @@ func (d *doc) fields(n *yaml.Node, path string, known, required []string, fn fun
 			continue
 		}
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-			d.bad(k, path, "keys must be field names, got %s", describe(k))
+			d.bad(k, path, "keys must be field names, got %s", yamlerr.Describe(k))
 			continue
 		}
 		field := join(path, k.Value)
 		if !slices.Contains(known, k.Value) {
-			d.bad(k, field, "unknown field %q (fields here: %s)", clip(k.Value), strings.Join(known, ", "))
+			d.bad(k, field, "unknown field %q (fields here: %s)", yamlerr.Clip(k.Value), strings.Join(known, ", "))
 			continue
 		}
 		if seen[k.Value] {
@@ -245,7 +210,7 @@ func (d *doc) list(n *yaml.Node, path string, fn func(i int, v *yaml.Node, path 
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.bad(n, path, "want a list, got %s", describe(n))
+		d.bad(n, path, "want a list, got %s", yamlerr.Describe(n))
 		return
 	}
 	if len(n.Content) > maxItems {
@@ -264,7 +229,7 @@ func (d *doc) text(n *yaml.Node, path string, max int) string {
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!str" && n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-		d.bad(n, path, "want text, got %s", describe(n))
+		d.bad(n, path, "want text, got %s", yamlerr.Describe(n))
 		return ""
 	}
 	s := n.Value
@@ -297,7 +262,7 @@ func (d *doc) id(n *yaml.Node, path string) string {
 		return ""
 	}
 	if !bulwark.ValidID(s) {
-		d.bad(n, path, "%q is not a valid id: 1-%d letters, digits, '.', '_', ':' or '-', starting with a letter or digit", clip(s), bulwark.MaxIDLen)
+		d.bad(n, path, "%q is not a valid id: 1-%d letters, digits, '.', '_', ':' or '-', starting with a letter or digit", yamlerr.Clip(s), bulwark.MaxIDLen)
 		return ""
 	}
 	return s
@@ -320,12 +285,12 @@ func (d *doc) integer(n *yaml.Node, path string, lo, hi int64) (int64, bool) {
 		return 0, false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		d.bad(n, path, "want a whole number, got %s", describe(n))
+		d.bad(n, path, "want a whole number, got %s", yamlerr.Describe(n))
 		return 0, false
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil || v < lo || v > hi {
-		d.bad(n, path, "want a whole number from %d to %d, got %s", lo, hi, clip(n.Value))
+		d.bad(n, path, "want a whole number from %d to %d, got %s", lo, hi, yamlerr.Clip(n.Value))
 		return 0, false
 	}
 	return v, true
@@ -339,7 +304,7 @@ func (d *doc) duration(n *yaml.Node, path string) bulwark.Duration {
 	}
 	x, err := bulwark.ParseDuration(s)
 	if err != nil || x <= 0 || x > bulwark.Duration(365*24*60*60*1e9) {
-		d.bad(n, path, "%q is not a duration: use e.g. 30m, 4h, 2d (up to a year)", clip(s))
+		d.bad(n, path, "%q is not a duration: use e.g. 30m, 4h, 2d (up to a year)", yamlerr.Clip(s))
 		return 0
 	}
 	return x

@@ -733,17 +733,7 @@ func isOpRune(r rune) bool {
 
 // clip shortens s for an error message: the message must say what was
 // wrong without echoing kilobytes of hostile input.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func clip(s string) string { return bulwark.Abbrev(s, 80) }
 
 func hasMonth(words []string) bool {
 	for _, w := range words {

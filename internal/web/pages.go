@@ -133,11 +133,7 @@ func listOptions(r *http.Request) bulwark.ListOptions {
 // clip bounds a filter value: no ID or name is longer, and the store need
 // not see megabytes of query string.
 func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
+	return bulwark.Truncate(strings.TrimSpace(s), 200)
 }
 
 func firstURL(r *http.Request) string {

@@ -230,7 +230,7 @@ func campaignFromForm(f CampaignForm) (*bulwark.Campaign, error) {
 	if f.AudienceSize != "" {
 		n, err := strconv.ParseInt(f.AudienceSize, 10, 64)
 		if err != nil {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "audience size: %q is not a whole number", clipText(f.AudienceSize))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "audience size: %q is not a whole number", bulwark.Abbrev(f.AudienceSize, 40))
 		}
 		c.AudienceSize = n
 	}
@@ -243,19 +243,13 @@ func campaignFromForm(f CampaignForm) (*bulwark.Campaign, error) {
 		}
 		t, err := time.Parse(time.DateOnly, d.v)
 		if err != nil || t.Year() < 1970 {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a date (YYYY-MM-DD)", d.name, clipText(d.v))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "%s: %q is not a date (YYYY-MM-DD)", d.name, bulwark.Abbrev(d.v, 40))
 		}
 		*d.dst = t
 	}
 	return c, nil
 }
 
-func clipText(s string) string {
-	if len(s) > 40 {
-		return strings.ToValidUTF8(s[:40], "") + "…"
-	}
-	return s
-}
 
 // importTraining reads an uploaded CSV export into a campaign. The form is
 // multipart: the file part is spooled beyond maxUploadMemory, the CSRF
