@@ -1,10 +1,13 @@
 package sharing_test
 
 import (
-	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"bulwark"
 	"bulwark/internal/auth"
@@ -15,6 +18,7 @@ import (
 	"bulwark/internal/generate"
 	"bulwark/internal/incident"
 	"bulwark/internal/sharing"
+	"bulwark/internal/sharing/datasrc"
 	"bulwark/internal/sharing/sharingtest"
 	"bulwark/internal/sqlstore"
 	"bulwark/internal/stix"
@@ -32,6 +36,7 @@ type dataWorld struct {
 	outsider *sharingtest.User // reads the collection, not named
 	col      string
 	assetIDs []string
+	assets   []bulwark.Asset
 }
 
 func newDataWorld(t *testing.T) *dataWorld {
@@ -93,16 +98,8 @@ func newDataWorld(t *testing.T) *dataWorld {
 			d.assetIDs = append(d.assetIDs, a.ID)
 		}
 	}
-	d.fd = &sharing.FromData{Sharing: w.Svc, Vulnerabilities: db,
-		Advisories: func(ctx context.Context, owner string) ([]sharing.Advisory, error) {
-			as, err := vs.Advisories(ctx, vulns.AdvisoryFilter{Owner: owner})
-			out := make([]sharing.Advisory, len(as))
-			for i, a := range as {
-				out[i] = sharing.Advisory{VulnID: a.VulnID, Title: a.Title, Decision: a.Decision, Due: a.Due, KEV: a.KEV, Ransomware: a.Ransomware, Actions: a.Actions}
-			}
-			return out, err
-		},
-		Incidents: incident.New(db, baseline.New(db, nil), nil), Scope: "test.example"}
+	d.fd = datasrc.New(db, w.Svc, vs, incident.New(db, baseline.New(db, nil), nil), "test.example")
+	d.assets = assets.Items
 	return d
 }
 
@@ -254,5 +251,154 @@ func TestPublishIncident(t *testing.T) {
 		if a.Kind == "service" && a.Name != "" && !strings.Contains(report, a.Name) {
 			t.Errorf("report lacks affected service %s: %s", a.Name, report)
 		}
+	}
+}
+
+func TestPublishFindingsSummary(t *testing.T) {
+	d := newDataWorld(t)
+	ctx := d.owner.Ctx()
+	month := time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
+	d.fd.Now = func() time.Time { return month }
+	res, err := d.fd.PublishFindingsSummary(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published != 1 || len(res.Objects) != 1 || stix.IDType(res.Objects[0]) != "report" {
+		t.Fatalf("published %+v, want one report", res)
+	}
+	id := res.Objects[0]
+	seen := d.bodies(t, d.peer)
+	d.checkBodies(t, seen)
+	body := string(seen[id])
+	fs, err := datasrc.OpenFindings(sharingtest.SysCtx(), d.w.Store, d.owner.Org)
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("owner's open findings: %d, %v", len(fs), err)
+	}
+	kev := 0
+	for _, f := range fs {
+		if f.KEV {
+			kev++
+		}
+	}
+	var report struct {
+		Summary sharing.FindingsSummary `json:"x_bulwark_findings_summary"`
+	}
+	if err := json.Unmarshal(seen[id], &report); err != nil {
+		t.Fatal(err)
+	}
+	if s := report.Summary; s.Open != len(fs) || s.KEV != kev || s.Period != "2026-11" {
+		t.Errorf("summary %+v, want %d open, %d KEV in 2026-11", s, len(fs), kev)
+	}
+	sum := 0
+	for _, n := range report.Summary.BySeverity {
+		sum += n
+	}
+	if sum != len(fs) {
+		t.Errorf("severities add up to %d, want %d: %v", sum, len(fs), report.Summary.BySeverity)
+	}
+	if !strings.Contains(body, fmt.Sprintf("Open vulnerability findings in 2026-11: %d,", len(fs))) {
+		t.Errorf("description lacks the count: %s", body)
+	}
+	// No inventory detail: no asset id, name, product, CPE; no CVE of a
+	// finding (it would tell where the organization is exposed).
+	for _, a := range d.assets {
+		for _, s := range append([]string{a.ID, a.Name, a.Product}, a.CPEs...) {
+			if len(s) > 3 && strings.Contains(body, s) {
+				t.Errorf("summary names %q of asset %s: %s", s, a.ID, body)
+			}
+		}
+	}
+	for _, f := range fs {
+		if strings.Contains(body, f.VulnID) {
+			t.Errorf("summary names %s: %s", f.VulnID, body)
+		}
+	}
+	if got := d.bodies(t, d.outsider); len(got) != 0 {
+		t.Errorf("outsider sees %d objects", len(got))
+	}
+
+	// The same month and counts: unchanged. Other counts: a new version of
+	// the same report. Another month: another report.
+	again, err := d.fd.PublishFindingsSummary(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil || again.Unchanged != 1 || again.Published != 0 {
+		t.Errorf("second run: %+v %v", again, err)
+	}
+	if _, err := d.w.Store.UpdateFinding(sharingtest.SysCtx(), fs[0].AssetID, fs[0].VulnID, bulwark.FindingChange{Status: bulwark.FindingFixed, Note: "patched"}); err != nil {
+		t.Fatal(err)
+	}
+	d.fd.Now = func() time.Time { return month.Add(time.Hour) }
+	changed, err := d.fd.PublishFindingsSummary(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil || changed.Published != 1 || changed.Objects[0] != id {
+		t.Errorf("after a fix: %+v %v, want a new version of %s", changed, err, id)
+	}
+	page, err := d.w.Svc.Object(d.peer.Ctx(), d.col, id, sharing.Query{Versions: sharing.VersionFilter{All: true}}, "")
+	if err != nil || len(page.Items) != 2 {
+		t.Errorf("versions of the summary: %v", err)
+	}
+	d.fd.Now = func() time.Time { return month.AddDate(0, 1, 0) }
+	next, err := d.fd.PublishFindingsSummary(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil || next.Published != 1 || next.Objects[0] == id {
+		t.Errorf("next month: %+v %v, want another report", next, err)
+	}
+}
+
+func TestSummarizeFindings(t *testing.T) {
+	vulns := map[string]*bulwark.Vulnerability{
+		"CVE-1": {ID: "CVE-1", CVSS: []bulwark.CVSS{{BaseScore: 5}, {BaseScore: 9.8}}},
+		"CVE-2": {ID: "CVE-2", CVSS: []bulwark.CVSS{{BaseScore: 7.5}}},
+		"CVE-3": {ID: "CVE-3"},
+	}
+	fs := []bulwark.Finding{
+		{AssetID: "a1", VulnID: "CVE-1", Decision: bulwark.SSVCAct, KEV: true},
+		{AssetID: "a2", VulnID: "CVE-1", Decision: bulwark.SSVCAct, KEV: true},
+		{AssetID: "a1", VulnID: "CVE-2", Decision: bulwark.SSVCTrack},
+		{AssetID: "a3", VulnID: "CVE-3"},
+		{AssetID: "a3", VulnID: "CVE-9", Decision: bulwark.SSVCAttend},
+	}
+	s := sharing.SummarizeFindings("2026-11", fs, func(id string) *bulwark.Vulnerability { return vulns[id] })
+	want := sharing.FindingsSummary{Period: "2026-11", Open: 5, Vulnerabilities: 4, KEV: 2,
+		ByDecision: map[string]int{"Act": 2, "Track": 1, "Attend": 1, "undecided": 1},
+		BySeverity: map[string]int{"critical": 2, "high": 1, "unknown": 2}}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("got %+v\nwant %+v", s, want)
+	}
+}
+
+// TestRepublishOtherMarking: advisories published again under a stricter
+// marking are new versions (not "unchanged"); under a lower one every
+// object already published is refused, and the result says so.
+func TestRepublishOtherMarking(t *testing.T) {
+	d := newDataWorld(t)
+	ctx := d.owner.Ctx()
+	first, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPGreen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(first.Objects)
+	stricter, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stricter.Published != n || stricter.Unchanged != 0 || len(stricter.Refused) != 0 {
+		t.Errorf("stricter marking: %d published, %d unchanged, %d refused of %d", stricter.Published, stricter.Unchanged, len(stricter.Refused), n)
+	}
+	for id, b := range d.bodies(t, d.peer) {
+		if !strings.Contains(string(b), stix.TLPAmberID) || strings.Contains(string(b), stix.TLPGreenID) {
+			t.Errorf("%s: latest version not TLP:AMBER only: %s", id, b)
+		}
+	}
+	if got := d.bodies(t, d.outsider); len(got) != 0 {
+		t.Errorf("outsider still sees %d objects after the marking tightened", len(got))
+	}
+	same, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPAmber, d.peer.Org)
+	if err != nil || same.Unchanged != n {
+		t.Errorf("same marking again: %+v %v", same, err)
+	}
+	lower, err := d.fd.PublishAdvisories(ctx, d.col, bulwark.TLPGreen)
+	if bulwark.ErrorCode(err) != bulwark.ECONFLICT || !strings.Contains(bulwark.ErrorMessage(err), "refused") {
+		t.Fatalf("lowering the marking: %v, want ECONFLICT", err)
+	}
+	if len(lower.Refused) != n || lower.Published != 0 || !strings.Contains(lower.Refused[0].Reason, "may not lower") {
+		t.Errorf("lowering: %+v", lower)
 	}
 }
