@@ -29,7 +29,9 @@ func New(st bulwark.Store, sh *sharing.Service, vs *vulns.Service, is *incident.
 			}
 			return out, nil
 		},
-		Findings:  func(ctx context.Context, owner string) ([]bulwark.Finding, error) { return OpenFindings(ctx, st, owner) },
+		Findings: func(ctx context.Context, owner string) ([]bulwark.Finding, error) {
+			return OpenFindings(ctx, st, owner)
+		},
 		Incidents: is,
 	}
 }
