@@ -19,7 +19,13 @@ import (
 // interned scope, which queries pass through CanSee.
 //
 // Memory per version: one entry (32 bytes) plus, per object, a stream
-// (40 bytes) and a map slot (about 40 bytes).
+// (36 bytes) and a map slot (about 40 bytes).
+//
+// Provenance (IntelObject.Source: "taxii", "import:<name>", "feed:<name>",
+// "publish") is interned: a stream holds the source of its first version in
+// what was padding, and only a version whose source differs from its
+// stream's (rare: an object re-posted through another channel) takes a
+// slot in colIndex.srcX.
 
 const (
 	flagRevoked = 1 << iota
@@ -47,7 +53,8 @@ type idKey struct {
 // organization in one collection. All its versions share one scope.
 type stream struct {
 	key   idKey
-	odd   int32 // >= 0: the id is not in canonical form; colIndex.oddIDs[odd] holds it
+	src   uint16 // source of its versions (index.sources); srcWide: see colIndex.srcX
+	odd   int32  // >= 0: the id is not in canonical form; colIndex.oddIDs[odd] holds it
 	scope int32
 	next  int32 // next stream with the same STIX id (another publisher), or -1
 	v0    int32 // the entry of its only version; -1 when multi holds its versions
@@ -60,8 +67,13 @@ type colIndex struct {
 	byOdd   map[string]int32 // first stream of a non-canonical id
 	oddIDs  []string
 	multi   map[int32][]int32 // versions of streams with more than one, sorted by (version, seq)
+	srcX    map[int32]uint32  // source of an entry whose source is not its stream's src
 	live    int
 }
+
+// srcWide in stream.src means the stream's source index does not fit in 16
+// bits: each of its entries has its source in srcX.
+const srcWide = 0xFFFF
 
 type index struct {
 	cols      map[string]*colIndex
@@ -72,17 +84,20 @@ type index struct {
 	typeIdx   map[string]uint16
 	specs     []string
 	specIdx   map[string]uint8
+	sources   []string
+	sourceIdx map[string]uint32
 	lastSeq   int64
 }
 
 func newIndex() *index {
-	return &index{cols: map[string]*colIndex{}, scopeKey: map[string]int32{}, typeIdx: map[string]uint16{}, specIdx: map[string]uint8{}, lastScope: -1}
+	return &index{cols: map[string]*colIndex{}, scopeKey: map[string]int32{}, typeIdx: map[string]uint16{}, specIdx: map[string]uint8{},
+		sourceIdx: map[string]uint32{}, lastScope: -1}
 }
 
 func (x *index) col(id string) *colIndex {
 	c := x.cols[id]
 	if c == nil {
-		c = &colIndex{byID: map[idKey]int32{}, byOdd: map[string]int32{}, multi: map[int32][]int32{}}
+		c = &colIndex{byID: map[idKey]int32{}, byOdd: map[string]int32{}, multi: map[int32][]int32{}, srcX: map[int32]uint32{}}
 		x.cols[id] = c
 	}
 	return c
@@ -146,6 +161,46 @@ func (x *index) internSpec(s string) uint8 {
 	x.specs = append(x.specs, s)
 	x.specIdx[s] = i
 	return i
+}
+
+func (x *index) internSource(s string) uint32 {
+	if i, ok := x.sourceIdx[s]; ok {
+		return i
+	}
+	i := uint32(len(x.sources))
+	x.sources = append(x.sources, s)
+	x.sourceIdx[s] = i
+	return i
+}
+
+// sourceOf returns the provenance of entry ei.
+func (x *index) sourceOf(c *colIndex, ei int32) string {
+	return x.sources[x.sourceIndex(c, ei)]
+}
+
+// sourceIndex returns the interned source of entry ei.
+func (x *index) sourceIndex(c *colIndex, ei int32) uint32 {
+	if i, ok := c.srcX[ei]; ok {
+		return i
+	}
+	// A wide stream's entries are all in srcX: src is a real index here.
+	return uint32(c.streams[c.entries[ei].stream].src)
+}
+
+// noteSource records the source of entry ei of stream si: in the stream
+// when it is the stream's first entry and its index fits, else in srcX
+// when it differs from the stream's.
+func (c *colIndex) noteSource(si, ei int32, src uint32, first bool) {
+	st := &c.streams[si]
+	switch {
+	case first && src < srcWide:
+		st.src = uint16(src)
+	case first:
+		st.src = srcWide
+		c.srcX[ei] = src
+	case st.src == srcWide || uint32(st.src) != src:
+		c.srcX[ei] = src
+	}
 }
 
 // parseKey splits a STIX id whose UUID is in canonical lower-case form.
@@ -233,6 +288,7 @@ func (x *index) add(o *bulwark.IntelObject) {
 		last = s
 	}
 	ei := int32(len(c.entries))
+	src := x.internSource(o.Source)
 	e := entry{seq: o.Seq, added: o.DateAdded.UnixMicro(), version: o.Version.UnixMicro(), typ: x.internType(o.Type), spec: x.internSpec(o.SpecVersion)}
 	if o.Revoked {
 		e.flags |= flagRevoked
@@ -268,11 +324,13 @@ func (x *index) add(o *bulwark.IntelObject) {
 		})
 		st.v0 = -1
 		c.multi[si] = vs
+		c.noteSource(si, ei, src, false)
 		c.live++
 		return
 	}
 	e.stream = si
 	c.entries = append(c.entries, e)
+	c.noteSource(si, ei, src, true)
 	c.live++
 }
 
@@ -326,15 +384,23 @@ type Query struct {
 	SpecVersions []string      // match[spec_version]; none: each object's latest spec version
 	Versions     VersionFilter // match[version]; zero: the latest version
 	AddedAfter   time.Time     // added_after; zero: from the oldest
-	Limit        int           // page size; 0 means no limit (counts)
-	After        int64         // cursor: only entries with a greater Seq
+	// Sources and Publishers keep the versions of any of these
+	// provenances (IntelObject.Source) and publishing organizations; like
+	// every filter they apply to what the caller may see, so they reveal
+	// nothing about the rest.
+	Sources    []string
+	Publishers []string
+	Limit      int   // page size; 0 means no limit (counts)
+	After      int64 // cursor: only entries with a greater Seq
 
-	anySpec bool // every spec version (internal: existence checks, deletes)
+	anySpec bool         // every spec version (internal: existence checks, deletes)
+	visit   func(h *hit) // when set, receives every match instead of the hits (summaries)
 }
 
 // hit is one matching version.
 type hit struct {
 	seq, added, version int64
+	entry               int32
 	stream              int32
 	scope               int32
 	typ                 uint16
@@ -368,6 +434,25 @@ func (x *index) evalQuery(c *colIndex, q *Query, visible func(int32) bool) (hits
 			return nil, false, 0
 		}
 	}
+	var sources map[uint32]bool
+	if len(q.Sources) > 0 {
+		sources = map[uint32]bool{}
+		for _, s := range q.Sources {
+			if i, ok := x.sourceIdx[s]; ok {
+				sources[i] = true
+			}
+		}
+		if len(sources) == 0 {
+			return nil, false, 0
+		}
+	}
+	var publishers map[string]bool
+	if len(q.Publishers) > 0 {
+		publishers = map[string]bool{}
+		for _, p := range q.Publishers {
+			publishers[p] = true
+		}
+	}
 	at := make([]int64, len(q.Versions.At))
 	for i, t := range q.Versions.At {
 		at[i] = t.UnixMicro()
@@ -392,6 +477,12 @@ func (x *index) evalQuery(c *colIndex, q *Query, visible func(int32) bool) (hits
 		if !visible(st.scope) {
 			return false
 		}
+		if publishers != nil && !publishers[x.scopes[st.scope].PublisherOrg] {
+			return false
+		}
+		if sources != nil && !sources[x.sourceIndex(c, ei)] {
+			return false
+		}
 		if st.v0 == ei {
 			// The only version: it is first and last; the spec filter and
 			// exact versions still apply.
@@ -405,11 +496,16 @@ func (x *index) evalQuery(c *colIndex, q *Query, visible func(int32) bool) (hits
 	emit := func(ei int32) bool {
 		e := &c.entries[ei]
 		total++
+		h := hit{seq: e.seq, added: e.added, version: e.version, entry: ei, stream: e.stream, typ: e.typ, spec: e.spec, scope: c.streams[e.stream].scope}
+		if q.visit != nil {
+			q.visit(&h)
+			return true
+		}
 		if q.Limit > 0 && len(hits) >= q.Limit {
 			more = true
 			return false
 		}
-		hits = append(hits, hit{seq: e.seq, added: e.added, version: e.version, stream: e.stream, typ: e.typ, spec: e.spec, scope: c.streams[e.stream].scope})
+		hits = append(hits, h)
 		return true
 	}
 	if len(q.IDs) > 0 {
