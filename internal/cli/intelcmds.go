@@ -36,24 +36,6 @@ func (e *env) withSharing(as string, fn func(ctx context.Context, db *sqlstore.D
 	})
 }
 
-func newIntelCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "intel",
-		Short: "Intel sharing: communities, TAXII collections, STIX objects under TLP 2.0",
-		Long: `Organizations share STIX 2.1 intel in collections of their sharing
-communities, marked with TLP 2.0; "bulwark serve" serves the collections
-over TAXII 2.1 at /taxii2/. See docs/sharing.md for who sees what.
-
-Commands that publish act as a user (--as EMAIL): the object's publishing
-organization and user (audited as "cli:EMAIL"). Otherwise commands act as the
-local operator, who manages everything but never receives TLP:AMBER+STRICT or
-TLP:RED content; no command reads objects as another user.`,
-	}
-	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e), newIntelExportCmd(e),
-		newIntelPublishAdvisoriesCmd(e), newIntelPublishIncidentCmd(e))
-	return cmd
-}
-
 func newIntelCommunityCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "community", Short: "Sharing communities (groups of organizations)"}
 	var name, desc, as string
@@ -61,7 +43,7 @@ func newIntelCommunityCmd(e *env) *cobra.Command {
 	create := &cobra.Command{
 		Use:     "create ID",
 		Short:   "Create a community",
-		Example: "  bulwark intel community create metro-isac --name \"Metro ISAC\" --owner city-ciso --member city-water,port-authority,harbor-hospital",
+		Example: "  bulwark share community create metro-isac --name \"Metro ISAC\" --owner city-ciso --member city-water,port-authority,harbor-hospital",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := &bulwark.Community{ID: args[0], Name: name, Description: desc}
@@ -128,8 +110,8 @@ func newIntelCollectionCmd(e *env) *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a collection (by default every member reads and the owners write)",
-		Example: `  bulwark intel collection create --community metro-isac --title "OT indicators" --alias ot-indicators
-  bulwark intel collection create --community metro-isac --title "Port only" --read port-authority,city-ciso --write port-authority`,
+		Example: `  bulwark share collection create --community metro-isac --title "OT indicators" --alias ot-indicators
+  bulwark share collection create --community metro-isac --title "Port only" --read port-authority,city-ciso --write port-authority`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := &bulwark.Collection{ID: id, Community: community, Title: title, Description: desc, Alias: alias}
@@ -220,7 +202,7 @@ Objects keep their own TLP markings; --marking sets the least marking of
 every object (objects marked less strictly, or not at all, take it). Without
 either, an object is TLP:AMBER+STRICT to the user's organization. Objects that
 fail to decode are reported and the rest imported.`,
-		Example: "  bulwark intel import apt-report.json --collection ot-indicators --as ana@water.example --marking amber",
+		Example: "  bulwark share import apt-report.json --collection ot-indicators --as ana@water.example --marking amber",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if col == "" || as == "" {
@@ -264,9 +246,9 @@ func newIntelPublishCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "publish FILE",
 		Short: "Publish one STIX object with a chosen marking and audience",
-		Example: `  bulwark intel publish indicator.json --collection ot-indicators --as ana@water.example --marking green
-  bulwark intel publish indicator.json --collection ot-indicators --as ana@water.example --marking amber --to port-authority,city-ciso
-  bulwark intel publish note.json --collection ot-indicators --as ana@water.example --marking red --to-user bo@port.example`,
+		Example: `  bulwark share publish indicator.json --collection ot-indicators --as ana@water.example --marking green
+  bulwark share publish indicator.json --collection ot-indicators --as ana@water.example --marking amber --to port-authority,city-ciso
+  bulwark share publish note.json --collection ot-indicators --as ana@water.example --marking red --to-user bo@port.example`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if col == "" || as == "" {
@@ -293,6 +275,9 @@ func newIntelPublishCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if e.jsonOut {
+					return e.printJSON(map[string]any{"id": o.STIXID, "version": o.Version, "collection": o.Collection, "marking": o.Marking})
+				}
 				fmt.Fprintf(e.stdout, "published %s as %s\n", o.String(), o.Marking.Label())
 				return nil
 			})
@@ -303,6 +288,7 @@ func newIntelPublishCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&marking, "marking", "", "clear, green, amber, amber+strict or red (default amber+strict: your organization only)")
 	cmd.Flags().StringSliceVar(&orgs, "to", nil, "recipient organizations (amber: any number; amber+strict: one)")
 	cmd.Flags().StringSliceVar(&users, "to-user", nil, "recipient users' e-mails (red)")
+	addJSONFlag(cmd, e)
 	return cmd
 }
 
@@ -365,7 +351,7 @@ func newIntelExportCmd(e *env) *cobra.Command {
 		Long: `Export writes the collection's objects that the local operator may see —
 TLP:CLEAR, TLP:GREEN and TLP:AMBER, never TLP:AMBER+STRICT or TLP:RED — as one
 STIX 2.1 bundle, with the TLP marking-definitions they use.`,
-		Example: "  bulwark intel export --collection ot -o ot.json",
+		Example: "  bulwark share export --collection ot -o ot.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if col == "" {

@@ -17,18 +17,38 @@ import (
 	"bulwark/internal/sqlstore"
 )
 
-// newShareCmd is "bulwark share": sharing with partners outside Bulwark.
-// Communities, collections and objects are under "bulwark intel".
+// newShareCmd is "bulwark share": intel sharing with partners —
+// communities, TAXII collections, STIX objects under TLP 2.0, publications
+// of Bulwark's own data and subscriptions to partners' feeds. "intel" is
+// an alias, so that "bulwark intel ..." keeps working.
 func newShareCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "share",
-		Short: "Sharing with partners: subscriptions to their TAXII 2.1 feeds",
-		Long: `Subscriptions to partners' TAXII 2.1 collections (ISAC and CERT feeds),
-pulled into Bulwark's own collections on a schedule by "bulwark serve", or now
-with "bulwark share feeds pull". Communities, collections and objects are
-managed with "bulwark intel". See docs/feeds.md.`,
+		Use:     "share",
+		Aliases: []string{"intel"},
+		Short:   "Intel sharing: communities, TAXII collections, STIX objects under TLP 2.0, partner feeds",
+		Long: `Organizations share STIX 2.1 intel in collections of their sharing
+communities, marked with TLP 2.0; "bulwark serve" serves the collections
+over TAXII 2.1 at /taxii2/. See docs/sharing.md for who sees what.
+
+Publish one STIX object with "publish", a bundle with "import", and
+Bulwark's own data — advisories, a findings summary, an incident — with
+"publish-advisories", "publish-findings" and "publish-incident": these take a
+marking and never a default, and carry no asset ids or host names.
+"feeds" subscribes to partners' TAXII collections (docs/feeds.md).
+
+Commands that publish act as a user (--as EMAIL): the object's publishing
+organization and user (audited as "cli:EMAIL"). Otherwise commands act as the
+local operator, who manages everything but never receives TLP:AMBER+STRICT or
+TLP:RED content; no command reads objects as another user.
+
+"bulwark intel" is the same command under its former name.`,
+		Example: `  bulwark share community create metro-isac --name "Metro ISAC" --owner city-ciso --member city-water,port-authority
+  bulwark share collection create --community metro-isac --title "OT indicators" --alias ot
+  bulwark share publish-findings --collection ot --as ana@water.example --marking amber+strict
+  bulwark share feeds list --json`,
 	}
-	cmd.AddCommand(newFeedsSubCmd(e))
+	cmd.AddCommand(newIntelCommunityCmd(e), newIntelCollectionCmd(e), newIntelImportCmd(e), newIntelPublishCmd(e), newIntelObjectsCmd(e), newIntelExportCmd(e),
+		newFeedsSubCmd(e), newIntelPublishAdvisoriesCmd(e), newIntelPublishFindingsCmd(e), newIntelPublishIncidentCmd(e))
 	return cmd
 }
 
@@ -321,11 +341,4 @@ func oneLineCLI(s string, n int) string {
 		return r
 	}, s)
 	return bulwark.Abbrev(s, n)
-}
-
-// withIntelFeeds adds "feeds" to the intel command too: "bulwark intel
-// feeds" is "bulwark share feeds", beside communities and collections.
-func withIntelFeeds(intel *cobra.Command, e *env) *cobra.Command {
-	intel.AddCommand(newFeedsSubCmd(e))
-	return intel
 }

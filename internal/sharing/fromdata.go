@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -138,7 +139,27 @@ func (d *FromData) publisher(ctx context.Context, m bulwark.TLP) (bulwark.Princi
 	if scope == "" {
 		scope = DefaultScope
 	}
+	if err := checkScope(scope); err != nil {
+		return p, stix.Publisher{}, err
+	}
 	return p, stix.Publisher{IdentityID: stix.OrganizationID(scope, p.Org), TLP: sm}, nil
+}
+
+// MaxScopeLen caps an identity scope (a domain name's length).
+const MaxScopeLen = 253
+
+// checkScope refuses an identity scope that cannot name a deployment: too
+// long, or with spaces or control characters.
+func checkScope(s string) error {
+	if len(s) > MaxScopeLen {
+		return bulwark.Errorf(bulwark.EINVALID, "scope %q: longer than %d bytes", bulwark.Truncate(s, 40), MaxScopeLen)
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == utf8.RuneError {
+			return bulwark.Errorf(bulwark.EINVALID, "scope %q: use a name such as the city's domain, without spaces or control characters", bulwark.Truncate(s, 40))
+		}
+	}
+	return nil
 }
 
 // publishOne publishes o; the same version already in the collection
