@@ -53,20 +53,39 @@ func (c *basicCache) id(email, password string) [32]byte {
 	return out
 }
 
-// parseBasic decodes "user:password" from a Basic credential.
+// parseBasic decodes "user:password" from a Basic credential. The
+// challenge asks for UTF-8 (RFC 7617 section 2.1), but clients that ignore
+// it send ISO-8859-1: python requests, under the OASIS taxii2-client, does
+// for every str password. Bytes that are not UTF-8 are therefore read as
+// ISO-8859-1, where every byte is the code point of the same value. A UTF-8
+// credential is never read otherwise, and an ISO-8859-1 one can only stand
+// for the one password it spells, so no second password opens an account.
 func parseBasic(cred string) (email, password string, ok bool) {
 	if len(cred) == 0 || len(cred) > 2048 {
 		return "", "", false
 	}
 	b, err := base64.StdEncoding.DecodeString(cred)
-	if err != nil || !utf8.Valid(b) {
+	if err != nil {
 		return "", "", false
 	}
-	email, password, ok = strings.Cut(string(b), ":")
+	s := string(b)
+	if !utf8.Valid(b) {
+		s = latin1(b)
+	}
+	email, password, ok = strings.Cut(s, ":")
 	if !ok || email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
 		return "", "", false
 	}
 	return bulwark.NormalizeEmail(email), password, true
+}
+
+// latin1 decodes ISO-8859-1.
+func latin1(b []byte) string {
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
 }
 
 // authenticateBasic checks a Basic credential. Failures count against the
