@@ -64,10 +64,16 @@ const (
 	NotifyTargetAtRisk    NotifyEventKind = "target_at_risk"
 	// NotifyPublicActionChanged: what citizens must do was set or changed.
 	NotifyPublicActionChanged NotifyEventKind = "public_action_changed"
+	// NotifyIntelAdded: intel objects were shared into a collection (a
+	// publication, a TAXII post, an import, a feed pull). It is not an
+	// incident event: its events carry no incident, one per recipient
+	// organization, and only the sharing service raises them
+	// (internal/notify's intel digests).
+	NotifyIntelAdded NotifyEventKind = "intel_added"
 )
 
 // NotifyEventKinds lists every event kind.
-var NotifyEventKinds = []NotifyEventKind{NotifyIncidentCreated, NotifySeverityChanged, NotifyPhaseChanged, NotifyTargetAtRisk, NotifyPublicActionChanged}
+var NotifyEventKinds = []NotifyEventKind{NotifyIncidentCreated, NotifySeverityChanged, NotifyPhaseChanged, NotifyTargetAtRisk, NotifyPublicActionChanged, NotifyIntelAdded}
 
 // MaxNotifySeverity is the highest severity: incidents are scored on CISA's
 // National Cyber Incident Scoring System, 0 (baseline) to 5 (emergency).
@@ -150,9 +156,12 @@ func (e *NotificationEvent) Validate() error {
 		kindOK = kindOK || e.Kind == k
 	}
 	if !kindOK {
-		add("kind", "%q: use incident_created, severity_changed, phase_changed, target_at_risk or public_action_changed", Abbrev(string(e.Kind), 40))
+		add("kind", "%q: use incident_created, severity_changed, phase_changed, target_at_risk, public_action_changed or intel_added", Abbrev(string(e.Kind), 40))
 	}
-	if !ValidID(e.IncidentID) {
+	switch {
+	case e.Kind == NotifyIntelAdded && e.IncidentID != "":
+		add("incident_id", "an intel_added event concerns no incident")
+	case e.Kind != NotifyIntelAdded && !ValidID(e.IncidentID):
 		add("incident_id", "a valid ID is required")
 	}
 	if !ValidID(e.OrgID) {
@@ -259,8 +268,13 @@ type Notification struct {
 	Audience NotifyAudience `json:"audience"`
 	// RecipientOrg is the organization the recipient belongs to, "" for an
 	// address outside Bulwark.
-	RecipientOrg  string        `json:"recipient_org,omitempty"`
-	RecipientName string        `json:"recipient_name,omitempty"`
+	RecipientOrg  string `json:"recipient_org,omitempty"`
+	RecipientName string `json:"recipient_name,omitempty"`
+	// RecipientUser, when set, is the one user (of RecipientOrg) who may
+	// see the notification: a TLP:RED intel digest is for its named
+	// individual alone, not for the colleagues who see their
+	// organization's notifications.
+	RecipientUser int64         `json:"recipient_user,omitempty"`
 	Address       string        `json:"address"` // e-mail address or webhook URL
 	Channel       NotifyChannel `json:"channel"`
 	// Secret names the webhook secret that signs deliveries (never its value).
