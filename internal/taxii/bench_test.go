@@ -31,27 +31,16 @@ import (
 	"bulwark/internal/sharing"
 	"bulwark/internal/sharing/sharingtest"
 	"bulwark/internal/sqlstore"
-	"bulwark/internal/stix"
 	"bulwark/internal/taxii"
 )
 
-const benchCol = "5a0ad4a2-3c77-4f6e-9b7e-2e0d3f1c9a10"
+const benchCol = sharingtest.BenchCollection
 
 func benchObjects() int {
 	if n, err := strconv.Atoi(os.Getenv("BULWARK_BENCH_OBJECTS")); err == nil && n > 0 {
 		return n
 	}
 	return 100_000
-}
-
-// benchBody is a realistic indicator of about 600 bytes.
-func benchBody(i int, t0 time.Time) []byte {
-	id := fmt.Sprintf("indicator--%08x-%04x-4%03x-8%03x-%012x", i, i%65536, i%4096, (i/7)%4096, i*31)
-	ts := stix.FormatTimestamp(t0.Add(time.Duration(i) * time.Millisecond))
-	return []byte(fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created_by_ref":"identity--7e9e9a3a-4a1c-4d6f-8a8e-1b2c3d4e5f60","created":%q,"modified":%q,`+
-		`"name":"C2 server %d","description":"Command and control server seen beaconing from the water utility's OT network on port 8443; blocked at the boundary.",`+
-		`"indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.%d.%d']","pattern_type":"stix","valid_from":%q,`+
-		`"labels":["ics","water"],"confidence":80,"object_marking_refs":[%q]}`, id, ts, ts, i, (i/256)%256, i%256, ts, stix.TLPGreenID))
 }
 
 type benchEnv struct {
@@ -97,48 +86,13 @@ func buildBench(b *testing.B) (*benchEnv, error) {
 	sys := sharingtest.SysCtx()
 	e := &benchEnv{st: st, n: n}
 	if statErr != nil {
-		tx, _ := st.BeginImport(sys)
-		tx.PutOrganizations(sys, sharingtest.Orgs("city", "water", "port"))
-		if _, err := tx.Commit(sys); err != nil {
-			return nil, err
-		}
-		hash, _ := auth.HashPasswordParams("pw", sharingtest.Cheap)
-		if err := st.CreateUser(sys, &bulwark.User{Org: "port", Email: "reader@port.example", Name: "Reader", Role: bulwark.RoleAnalyst, PasswordHash: hash}); err != nil {
-			return nil, err
-		}
-		if err := st.CreateCommunity(sys, &bulwark.Community{ID: "metro", Name: "Metro", Members: []bulwark.CommunityMember{{Org: "city", Owner: true}, {Org: "water"}, {Org: "port"}}}); err != nil {
-			return nil, err
-		}
-		if err := st.CreateCollection(sys, &bulwark.Collection{ID: benchCol, Community: "metro", Title: "Bench",
-			Access: []bulwark.CollectionAccess{{Org: "water", CanRead: true, CanWrite: true}, {Org: "port", CanRead: true}}}); err != nil {
-			return nil, err
-		}
 		start := time.Now()
-		t0 := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Millisecond)
-		ctx := bulwark.WithPrincipal(context.Background(), bulwark.Principal{UserID: 1, Org: "water", Role: bulwark.RoleAnalyst, Name: "bench"})
-		const batch = 5000
-		for i := 0; i < n; i += batch {
-			objs := make([]bulwark.IntelObject, 0, batch)
-			for j := i; j < min(i+batch, n); j++ {
-				body := benchBody(j, t0)
-				o, err := stix.ParseObject(body, stix.Limits{})
-				if err != nil {
-					return nil, err
-				}
-				// Some share a scope that the reader cannot see.
-				sc := bulwark.IntelScope{Marking: bulwark.TLPGreen, PublisherOrg: "water", PublisherUser: 1}
-				if j%10 == 9 {
-					sc = bulwark.IntelScope{Marking: bulwark.TLPAmberStrict, Orgs: []string{"water"}, PublisherOrg: "water", PublisherUser: 1}
-				}
-				objs = append(objs, bulwark.IntelObject{STIXID: o.ID(), Type: o.Type(), SpecVersion: "2.1", Version: o.VersionTime(), IntelScope: sc, Source: "bench", Body: o.JSON()})
-			}
-			if _, err := st.PutIntelObjects(ctx, benchCol, objs, nil); err != nil {
-				return nil, err
-			}
+		if err := sharingtest.PopulateBench(context.Background(), st, n, nil); err != nil {
+			return nil, err
 		}
 		b.Logf("generated %d objects in %v", n, time.Since(start).Round(time.Millisecond))
 	}
-	u, err := st.FindUserByEmail(context.Background(), "reader@port.example")
+	u, err := st.FindUserByEmail(context.Background(), sharingtest.BenchReader)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +278,7 @@ func BenchmarkPost100k(b *testing.B) {
 				buf.WriteByte(',')
 			}
 			// Without the description: 100,000 of them fit in 64 MiB.
-			body := benchBody(i*n+j, t0)
+			body := sharingtest.BenchBody(i*n+j, t0)
 			if k := bytes.Index(body, []byte(`"description":`)); k > 0 {
 				e := bytes.Index(body[k:], []byte(`",`))
 				body = append(body[:k:k], body[k+e+2:]...)
