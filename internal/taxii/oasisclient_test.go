@@ -57,6 +57,7 @@ type oasisWorld struct {
 	versioned     string
 	versions      []string
 	types         map[string]int
+	foreignStatus string
 }
 
 // serveOASIS starts Bulwark over TLS: orgs city, water and power in
@@ -95,7 +96,8 @@ func serveOASIS(t *testing.T) *oasisWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Store.CreateUser(sys, &bulwark.User{Org: "water", Email: "bea@water.example", Name: "Bea", Role: bulwark.RoleViewer, PasswordHash: latin1}); err != nil {
+	bea := &bulwark.User{Org: "water", Email: "bea@water.example", Name: "Bea", Role: bulwark.RoleAnalyst, PasswordHash: latin1}
+	if err := m.Store.CreateUser(sys, bea); err != nil {
 		t.Fatal(err)
 	}
 	users := map[string]*bulwark.User{}
@@ -131,12 +133,35 @@ func serveOASIS(t *testing.T) *oasisWorld {
 			t.Fatalf("publish: %v\n%s", err, obj)
 		}
 	}
+	// hide publishes an object water's reader may not see, in turn
+	// AMBER+STRICT and AMBER for power, and RED for bea alone.
+	hide := func(n int, at time.Time) {
+		t.Helper()
+		id := newID("indicator")
+		req := sharing.PublishRequest{Collection: col.ID, Object: indicator(id, at, "")}
+		ctx := as("power")
+		switch n % 3 {
+		case 0:
+			req.Marking = bulwark.TLPAmberStrict
+		case 1:
+			req.Marking, req.Orgs = bulwark.TLPAmber, []string{"power"}
+		case 2:
+			req.Marking, req.Users, ctx = bulwark.TLPRed, []int64{bea.ID}, bulwark.WithPrincipal(ctx, bulwark.Principal{UserID: bea.ID, Org: "water", Role: bea.Role, Name: bea.Email})
+		}
+		if _, err := m.Sharing.Publish(ctx, req); err != nil {
+			t.Fatalf("publish hidden %d: %v", n, err)
+		}
+		w.hidden = append(w.hidden, id)
+	}
 	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	for i := range 10 {
 		id := newID("indicator")
 		publish("water", indicator(id, t0.Add(time.Duration(i)*time.Second), ""), bulwark.TLPGreen)
 		w.visible = append(w.visible, id)
 		w.types["indicator"]++
+		if i%3 == 1 { // hidden objects between the visible ones, across page boundaries
+			hide(i/3, t0)
+		}
 	}
 	for i := range 3 {
 		id, ts := newID("vulnerability"), stix.FormatTimestamp(t0.Add(time.Duration(i)*time.Minute))
@@ -153,9 +178,16 @@ func serveOASIS(t *testing.T) *oasisWorld {
 	}
 	w.visible = append(w.visible, w.versioned)
 	w.types["indicator"]++
+	hide(3, t0)
+	// A status of power's: its id must not open it to water.
 	secret := newID("indicator")
-	publish("power", indicator(secret, t0, ""), bulwark.TLPAmberStrict)
+	st, err := m.Sharing.Import(as("power"), col.ID, strings.NewReader(`{"type":"bundle","id":"bundle--`+strings.TrimPrefix(newID("x"), "x--")+
+		`","objects":[`+string(indicator(secret, t0, ""))+`]}`), sharing.ImportOptions{Name: "power", Marking: bulwark.TLPAmberStrict})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.hidden = append(w.hidden, secret)
+	w.foreignStatus = st.ID
 
 	u, err := m.Listen()
 	if err != nil {
@@ -191,6 +223,7 @@ func TestOASISTaxii2Client(t *testing.T) {
 	expect, err := json.Marshal(map[string]any{
 		"collection": w.col, "readonly": w.readonly, "visible": w.visible, "types": w.types,
 		"versioned": map[string]any{"id": w.versioned, "versions": w.versions}, "hidden": w.hidden, "page_size": 4,
+		"foreign_status": w.foreignStatus,
 	})
 	if err != nil {
 		t.Fatal(err)
