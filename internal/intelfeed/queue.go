@@ -2,24 +2,16 @@ package intelfeed
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"bulwark"
+	"bulwark/internal/jobs"
 	"bulwark/internal/sharing"
 )
 
@@ -48,15 +40,10 @@ func (pullArgs) InsertOpts() river.InsertOpts {
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }
 
-type jobClient interface {
-	Start(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
+// queue is the Service's part of the job queue, and the dispatcher.
 type queue struct {
-	client  jobClient
-	closeDB func()
+	jobs jobs.Client
+	own  *jobs.Queue // the queue Start, Stop and Close run; nil when shared
 
 	mu      sync.Mutex
 	started bool
@@ -66,97 +53,35 @@ type queue struct {
 }
 
 // Open returns a Service whose subscriptions are pulled on schedule by
-// River jobs in the store's database; Start starts the workers and the
-// dispatcher. Close releases the queue.
+// River jobs in the store's database, on cfg.Queue or on a queue of its
+// own on cfg.DSN. Start starts the dispatcher, and the workers of a queue
+// of its own; Close releases a queue of its own.
 func Open(ctx context.Context, st bulwark.Store, sh *sharing.Service, cfg Config, log *slog.Logger) (*Service, error) {
 	s := New(st, sh, cfg, log)
-	q := &queue{kick: make(chan struct{}, 1)}
-	var err error
-	if strings.HasPrefix(cfg.DSN, "postgres://") || strings.HasPrefix(cfg.DSN, "postgresql://") {
-		var pool *pgxpool.Pool
-		if pool, err = pgxpool.New(ctx, cfg.DSN); err != nil {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "feed queue: invalid PostgreSQL URL")
-		}
-		q.closeDB = pool.Close
-		q.client, err = newClient(ctx, riverpgxv5.New(pool), s)
-	} else {
-		var db *sql.DB
-		if db, err = openSQLite(ctx, cfg.DSN); err != nil {
+	jq, own := cfg.Queue, (*jobs.Queue)(nil)
+	if jq == nil {
+		var err error
+		if jq, err = jobs.Open(ctx, jobs.Config{DSN: cfg.DSN}, s.log); err != nil {
 			return nil, err
 		}
-		q.closeDB = func() { db.Close() }
-		q.client, err = newClient(ctx, riversqlite.New(db), s)
+		own = jq
 	}
-	if err != nil {
-		q.closeDB()
+	// A pull times out after PullTimeout and a minute (worker.Timeout);
+	// one still "running" well after that was lost with its process.
+	qc := jobs.QueueConfig{MaxWorkers: s.cfg.Workers, RescueAfter: s.cfg.PullTimeout + 5*time.Minute}
+	if err := jobs.AddWorker(jq, queueName, qc, &worker{s: s}); err != nil {
+		if own != nil {
+			own.Close()
+		}
 		return nil, err
 	}
-	s.q = q
+	s.q = &queue{jobs: jq, own: own, kick: make(chan struct{}, 1)}
 	return s, nil
 }
 
-// openSQLite opens River's connection to the store's SQLite file (one
-// connection; ":memory:" is a queue database of its own).
-func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "feed queue: database path is empty or has '?' or '#'")
-	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
-	if path != ":memory:" {
-		dsn += "&_pragma=journal_mode(WAL)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("feed queue: open sqlite: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "feed queue: open database: %v", err)
-	}
-	return db, nil
-}
-
-func newClient[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], s *Service) (jobClient, error) {
-	log := slog.New(warnOnly{s.log.Handler()})
-	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("feed queue: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "feed queue: migrate: %v", err)
-	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
-		return nil, fmt.Errorf("feed queue: %w", err)
-	}
-	c, err := river.NewClient(drv, &river.Config{
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: s.cfg.Workers}},
-		Workers:              workers,
-		JobTimeout:           s.cfg.PullTimeout + time.Minute,
-		RescueStuckJobsAfter: s.cfg.PullTimeout + 5*time.Minute,
-		FetchPollInterval:    500 * time.Millisecond,
-		Logger:               log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("feed queue: %w", err)
-	}
-	return c, nil
-}
-
-// warnOnly passes River's warnings and errors, not its chatter.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
-func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
-
-// Start starts the workers and the dispatcher; it returns at once.
+// Start starts the dispatcher, and the workers of a queue of the
+// Service's own (a shared queue is started by its owner); it returns at
+// once.
 func (s *Service) Start(ctx context.Context) error {
 	q := s.q
 	if q == nil {
@@ -167,8 +92,10 @@ func (s *Service) Start(ctx context.Context) error {
 	if q.started {
 		return nil
 	}
-	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("feed queue: start: %w", err)
+	if q.own != nil {
+		if err := q.own.Start(ctx); err != nil {
+			return err
+		}
 	}
 	dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	q.stop, q.done, q.started = stop, make(chan struct{}), true
@@ -189,7 +116,8 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the dispatcher and the workers; running pulls are
+// Stop stops the dispatcher, and the workers of a queue of the Service's
+// own (a shared queue's are stopped by its owner); running pulls are
 // interrupted at a page boundary and go on from there next time.
 func (s *Service) Stop(ctx context.Context) error {
 	q := s.q
@@ -204,13 +132,13 @@ func (s *Service) Stop(ctx context.Context) error {
 	q.started = false
 	q.stop()
 	<-q.done
-	if err := q.client.StopAndCancel(ctx); err != nil {
-		return fmt.Errorf("feed queue: stop: %w", err)
+	if q.own != nil {
+		return q.own.Stop(ctx)
 	}
 	return nil
 }
 
-// Close stops the queue if it runs and releases its connections.
+// Close stops the Service if it runs and releases a queue of its own.
 func (s *Service) Close() error {
 	if s.q == nil {
 		return nil
@@ -218,7 +146,9 @@ func (s *Service) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.Stop(ctx)
-	s.q.closeDB()
+	if s.q.own != nil {
+		err = errors.Join(err, s.q.own.Close())
+	}
 	s.q = nil
 	return err
 }
@@ -247,7 +177,7 @@ func (s *Service) dispatch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := s.q.client.Insert(ctx, pullArgs{Feed: f.ID}, nil); err != nil && ctx.Err() == nil {
+		if _, err := s.q.jobs.Insert(ctx, pullArgs{Feed: f.ID}, nil); err != nil && ctx.Err() == nil {
 			s.log.Error("feeds: queue a pull", "feed", f.ID, "err", err)
 		}
 	}
@@ -264,7 +194,7 @@ func (s *Service) PullNow(ctx context.Context, id string) (bool, error) {
 	if s.q == nil {
 		return false, bulwark.Errorf(bulwark.EUNAVAILABLE, "feeds: no job queue in this process; run the pull from the command line")
 	}
-	res, err := s.q.client.Insert(context.WithoutCancel(ctx), pullArgs{Feed: f.ID}, nil)
+	res, err := s.q.jobs.Insert(context.WithoutCancel(ctx), pullArgs{Feed: f.ID}, nil)
 	if err != nil {
 		s.log.Error("feeds: queue a pull", "feed", f.ID, "err", err)
 		return false, bulwark.Errorf(bulwark.EUNAVAILABLE, "the job queue refused the pull; try again")

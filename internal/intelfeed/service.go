@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"bulwark"
+	"bulwark/internal/jobs"
 	"bulwark/internal/sharing"
 	"bulwark/internal/stix"
 	"bulwark/internal/taxiiclient"
@@ -28,8 +29,14 @@ import (
 
 // Config configures the service. Zero values take the defaults.
 type Config struct {
-	// DSN is the store's: the job queue and the sealing key follow it.
+	// DSN is the store's: the sealing key follows it, and the job queue
+	// when Queue is nil.
 	DSN string
+	// Queue is the process's job queue (internal/jobs), shared with other
+	// services: Open registers the pulls' queue on it, and whoever opened
+	// it starts, stops and closes it. Nil: Open opens a queue of the
+	// Service's own on DSN, which Start, Stop and Close run.
+	Queue *jobs.Queue
 	// Key is the sealing key (32 bytes); nil: LoadKey(DSN).
 	Key []byte
 	// Workers is how many pulls run at once in this process (default 2).

@@ -2,32 +2,31 @@ package simrun
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"bulwark"
+	"bulwark/internal/jobs"
 )
 
 // Config is the job queue's configuration. Zero values take the defaults.
 type Config struct {
-	// DSN is the store's: a SQLite path, ":memory:" (the queue then has a
-	// database of its own, gone with the process, like the store), or a
-	// postgres:// URL. River keeps its tables beside Bulwark's.
+	// Queue is the process's job queue (internal/jobs), shared with other
+	// services: Open registers the simulations' queue on it, and whoever
+	// opened it starts, stops and closes it. Nil: Open opens a queue of
+	// the Service's own on DSN, which Start, Stop and Close run.
+	Queue *jobs.Queue
+	// DSN is the store's, for a queue of the Service's own: a SQLite path,
+	// ":memory:" (the queue then has a database of its own, gone with the
+	// process, like the store), or a postgres:// URL. River keeps its
+	// tables beside Bulwark's.
 	DSN string
 	// Workers is how many runs work at once in this process (default 1:
 	// each run uses every core).
@@ -93,21 +92,12 @@ func (jobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: queueName, MaxAttempts: jobAttempts}
 }
 
-// jobClient is what the Service uses of a River client, whatever its
-// driver.
-type jobClient interface {
-	Start(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	JobCancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
-	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
-}
-
-// queue is the River client of a Service, and the sweeper beside it.
+// queue is the Service's part of the job queue, and the sweeper beside
+// it.
 type queue struct {
-	s       *Service
-	client  jobClient
-	closeDB func()
+	s    *Service
+	jobs jobs.Client
+	own  *jobs.Queue // the queue Start, Stop and Close run; nil when shared
 
 	mu      sync.Mutex
 	started bool
@@ -116,104 +106,36 @@ type queue struct {
 }
 
 // Open returns a Service whose submissions are worked by River jobs in the
-// store's database. River's tables are migrated here; Start starts the
-// workers. Close the Service to release the queue's connections.
+// store's database, on cfg.Queue or on a queue of its own (River's tables
+// are migrated then). Start starts the sweeper, and the workers of a queue
+// of its own. Close the Service to release a queue of its own.
 func Open(ctx context.Context, st bulwark.Store, cfg Config, log *slog.Logger) (*Service, error) {
 	s := New(st, log)
 	s.cfg = cfg.withDefaults()
-	q := &queue{s: s}
-	var err error
-	if strings.HasPrefix(cfg.DSN, "postgres://") || strings.HasPrefix(cfg.DSN, "postgresql://") {
-		var pool *pgxpool.Pool
-		if pool, err = pgxpool.New(ctx, cfg.DSN); err != nil {
-			return nil, bulwark.Errorf(bulwark.EINVALID, "job queue: invalid PostgreSQL URL")
-		}
-		q.closeDB = pool.Close
-		q.client, err = newClient(ctx, riverpgxv5.New(pool), s)
-	} else {
-		var db *sql.DB
-		if db, err = openSQLite(ctx, cfg.DSN); err != nil {
+	jq, own := cfg.Queue, (*jobs.Queue)(nil)
+	if jq == nil {
+		var err error
+		if jq, err = jobs.Open(ctx, jobs.Config{DSN: cfg.DSN}, s.log); err != nil {
 			return nil, err
 		}
-		q.closeDB = func() { db.Close() }
-		q.client, err = newClient(ctx, riversqlite.New(db), s)
+		own = jq
 	}
-	if err != nil {
-		q.closeDB()
+	// Jobs time out after Timeout (see worker.Timeout); one still
+	// "running" well after that was lost with its process.
+	qc := jobs.QueueConfig{MaxWorkers: s.cfg.Workers, RescueAfter: s.cfg.Timeout + 10*time.Minute}
+	if err := jobs.AddWorker(jq, queueName, qc, &worker{s: s}); err != nil {
+		if own != nil {
+			own.Close()
+		}
 		return nil, err
 	}
-	s.q = q
+	s.q = &queue{s: s, jobs: jq, own: own}
 	return s, nil
 }
 
-// openSQLite opens River's connection to the store's SQLite file: one
-// connection (SQLite has one writer), waiting up to 10 s for the lock.
-func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, bulwark.Errorf(bulwark.EINVALID, "job queue: database path is empty or has '?' or '#'")
-	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
-	if path != ":memory:" {
-		dsn += "&_pragma=journal_mode(WAL)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("job queue: open sqlite: %w", err)
-	}
-	// One connection, never closed while idle: an in-memory database
-	// lives as long as its connection.
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "job queue: open database: %v", err)
-	}
-	return db, nil
-}
-
-// newClient migrates River's tables and builds its client with the
-// simulation worker.
-func newClient[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], s *Service) (jobClient, error) {
-	log := slog.New(warnOnly{s.log.Handler()})
-	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "job queue: migrate: %v", err)
-	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	c, err := river.NewClient(drv, &river.Config{
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: s.cfg.Workers}},
-		Workers:              workers,
-		JobTimeout:           s.cfg.Timeout,
-		RescueStuckJobsAfter: s.cfg.Timeout + 10*time.Minute,
-		FetchPollInterval:    500 * time.Millisecond,
-		MaxAttempts:          jobAttempts,
-		Logger:               log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	return c, nil
-}
-
-// warnOnly passes River's warnings and errors, not its chatter.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
-func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
-
-// Start starts working runs, and the sweeper that gives interrupted runs
-// a new job. It returns at once.
+// Start starts the sweeper that gives interrupted runs a new job, and
+// working runs on a queue of the Service's own (a shared queue is started
+// by its owner). It returns at once.
 func (s *Service) Start(ctx context.Context) error {
 	q := s.q
 	if q == nil {
@@ -224,10 +146,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if q.started {
 		return nil
 	}
-	// Jobs' contexts derive from this one: Stop ends them, not the
-	// caller's context.
-	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("job queue: start: %w", err)
+	if q.own != nil {
+		// Jobs' contexts derive from this one: Stop ends them, not the
+		// caller's context.
+		if err := q.own.Start(ctx); err != nil {
+			return err
+		}
 	}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	q.stop, q.swept, q.started = stop, make(chan struct{}), true
@@ -247,7 +171,8 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the sweeper and the workers: running simulations are
+// Stop stops the sweeper, and the workers of a queue of the Service's own
+// (a shared queue's are stopped by its owner): running simulations are
 // interrupted and wait, queued, to run again when the server is back.
 func (s *Service) Stop(ctx context.Context) error {
 	q := s.q
@@ -262,13 +187,13 @@ func (s *Service) Stop(ctx context.Context) error {
 	q.started = false
 	q.stop()
 	<-q.swept
-	if err := q.client.StopAndCancel(ctx); err != nil {
-		return fmt.Errorf("job queue: stop: %w", err)
+	if q.own != nil {
+		return q.own.Stop(ctx)
 	}
 	return nil
 }
 
-// Close stops the queue if it runs and releases its connections.
+// Close stops the Service if it runs and releases a queue of its own.
 func (s *Service) Close() error {
 	if s.q == nil {
 		return nil
@@ -276,7 +201,9 @@ func (s *Service) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.Stop(ctx)
-	s.q.closeDB()
+	if s.q.own != nil {
+		err = errors.Join(err, s.q.own.Close())
+	}
 	s.q = nil
 	return err
 }
@@ -284,7 +211,7 @@ func (s *Service) Close() error {
 // enqueue gives a new run (Job 0) its first job.
 func (q *queue) enqueue(ctx context.Context, run *bulwark.SimRun) error {
 	sys := bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
-	res, err := q.client.Insert(ctx, jobArgs{Run: run.ID}, nil)
+	res, err := q.jobs.Insert(ctx, jobArgs{Run: run.ID}, nil)
 	if err != nil {
 		q.s.log.Error("simulation: queue job", "run", run.ID, "err", err)
 		if ferr := q.s.st.UpdateSimRun(sys, run.ID, bulwark.SimRunUpdate{Status: bulwark.SimFailed, Error: "the job queue refused the run; try again"}); ferr != nil {
@@ -304,7 +231,7 @@ func (q *queue) enqueue(ctx context.Context, run *bulwark.SimRun) error {
 // cancelJob asks River to cancel a job; the worker also notices the
 // canceled run within a heartbeat.
 func (q *queue) cancelJob(ctx context.Context, id int64) {
-	if _, err := q.client.JobCancel(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+	if _, err := q.jobs.JobCancel(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 		q.s.log.Warn("simulation: cancel job", "job", id, "err", err)
 	}
 }
@@ -335,7 +262,7 @@ func (s *Service) sweep(ctx context.Context) {
 		case r.JobID == 0 && now.Sub(r.CreatedAt) > time.Minute && now.Sub(r.HeartbeatAt) > time.Minute:
 			why = "the run had no job"
 		case r.JobID != 0 && r.Status == bulwark.SimQueued:
-			j, err := s.q.client.JobGet(ctx, r.JobID)
+			j, err := s.q.jobs.JobGet(ctx, r.JobID)
 			switch {
 			case errors.Is(err, rivertype.ErrNotFound):
 				why = "the job queue lost the run"
