@@ -52,6 +52,7 @@ type oasisWorld struct {
 	url, caFile   string
 	user, pw      string
 	col, readonly string
+	mirror        string
 	visible       []string
 	hidden        []string
 	versioned     string
@@ -62,7 +63,8 @@ type oasisWorld struct {
 
 // serveOASIS starts Bulwark over TLS: orgs city, water and power in
 // community metro; collection "Indicators" read and write for water and
-// power, "Bulletins" read-only for water. water publishes GREEN objects
+// power, "Bulletins" read-only for water, "Mirror" (empty) read and write
+// for water. water publishes GREEN objects
 // (more than a page of each size the driver asks for, one of them in three
 // versions); power publishes an AMBER+STRICT object for itself alone,
 // which water must never see.
@@ -120,12 +122,13 @@ func serveOASIS(t *testing.T) *oasisWorld {
 		{Org: "water", CanRead: true, CanWrite: true}, {Org: "power", CanRead: true, CanWrite: true}}}
 	ro := &bulwark.Collection{Community: "metro", Title: "Bulletins", Access: []bulwark.CollectionAccess{
 		{Org: "water", CanRead: true}, {Org: "power", CanRead: true, CanWrite: true}}}
-	for _, c := range []*bulwark.Collection{col, ro} {
+	mirror := &bulwark.Collection{Community: "metro", Title: "Mirror", Access: []bulwark.CollectionAccess{{Org: "water", CanRead: true, CanWrite: true}}}
+	for _, c := range []*bulwark.Collection{col, ro, mirror} {
 		if err := m.Sharing.CreateCollection(sys, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w := &oasisWorld{caFile: certFile, user: "ana@water.example", pw: "correct horse", col: col.ID, readonly: ro.ID,
+	w := &oasisWorld{caFile: certFile, user: "ana@water.example", pw: "correct horse", col: col.ID, readonly: ro.ID, mirror: mirror.ID,
 		types: map[string]int{}}
 	publish := func(org string, obj []byte, marking bulwark.TLP) {
 		t.Helper()
@@ -221,7 +224,7 @@ func TestOASISTaxii2Client(t *testing.T) {
 	python, path := pythonWithClient(t)
 	w := serveOASIS(t)
 	expect, err := json.Marshal(map[string]any{
-		"collection": w.col, "readonly": w.readonly, "visible": w.visible, "types": w.types,
+		"collection": w.col, "readonly": w.readonly, "mirror": w.mirror, "visible": w.visible, "types": w.types,
 		"versioned": map[string]any{"id": w.versioned, "versions": w.versions}, "hidden": w.hidden, "page_size": 4,
 		"foreign_status": w.foreignStatus,
 	})
