@@ -313,6 +313,24 @@ def main():
     st = col.add_objects(pages[0])
     c.equal((st.status, st.total_count, st.failure_count), ("complete", len(pages[0]["objects"]), 0), "re-adding a page as it was read")
     c.equal(len(col.object_versions(vers["id"]).get("versions", [])), len(vers["versions"]), "re-adding adds no version")
+    # Incremental polling, as a consumer syncs: added_after is the
+    # X-TAXII-Date-Added-Last of the previous read (3.2, 3.4).
+    mark = header(first, "X-TAXII-Date-Added-Last")
+    if mark is not None:
+        poll = col.get_objects(added_after=mark)
+        c.equal(set(ids_of(poll, c)), {o["id"] for o in new} | {one["id"], uni["id"]},
+                "added_after=<X-TAXII-Date-Added-Last of the first read> returns what was added since (and no re-added identical version)")
+        mark = header(poll, "X-TAXII-Date-Added-Last")
+        newer = dict(new[1], modified=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z", name="newer version")
+        c.equal(col.add_objects({"objects": [newer]}).success_count, 1, "add a new version")
+        poll = col.get_objects(added_after=mark)
+        c.equal([(o["id"], norm_ts(o["modified"])) for o in objects_of(poll, c)], [(newer["id"], norm_ts(newer["modified"]))],
+                "the next poll returns the new version alone")
+        mark = header(poll, "X-TAXII-Date-Added-Last")
+        poll = col.get_objects(added_after=mark)
+        c.equal(ids_of(poll, c), [], "a poll with nothing new is empty")
+        c.equal((norm_ts(header(poll, "X-TAXII-Date-Added-First")), norm_ts(header(poll, "X-TAXII-Date-Added-Last"))), (norm_ts(mark), norm_ts(mark)),
+                "an empty poll keeps the cursor in its date headers")
     if want.get("mirror"):
         mirror = cols.get(want["mirror"])
         if c.check(mirror is not None and mirror.can_write, "mirror collection listed and writable"):
