@@ -135,6 +135,7 @@ type Result struct {
 	TargetRate   float64          `json:"target_rate,omitempty"`
 	Conns        int              `json:"conns"`
 	DurationS    float64          `json:"duration_s"`
+	WarmupS      float64          `json:"warmup_s,omitempty"` // unmeasured load sent just before
 	Scheduled    int64            `json:"scheduled,omitempty"`
 	Sent         int64            `json:"sent"`
 	OK           int64            `json:"ok"`

@@ -415,6 +415,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"run", "-url", srv.URL, "-rate", "5000000"}, "-rate"},
 		{[]string{"run", "-url", srv.URL, "-limit", "0"}, "-limit"},
 		{[]string{"run", "-url", srv.URL, "-conns", "0"}, "-conns"},
+		{[]string{"run", "-url", srv.URL, "-warmup", "-1s"}, "-warmup"},
 		{[]string{"run", "-url", srv.URL + "?limit=5"}, "without a query"},
 		{[]string{"run", "-url", "ftp://x/"}, "http(s) URL"},
 		{[]string{"run", "-url", srv.URL, "-positions", other}, "cursors are bound"},
@@ -448,14 +449,14 @@ func TestRunCommandEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"run", "-url", srv.URL, "-token-file", tok, "-positions", pos, "-limit", "100", "-rate", "100", "-conns", "5", "-duration", "200ms", "-json"}, &out); err != nil {
+	if err := run(context.Background(), []string{"run", "-url", srv.URL, "-token-file", tok, "-positions", pos, "-limit", "100", "-rate", "100", "-conns", "5", "-duration", "200ms", "-warmup", "100ms", "-json"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var r Result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("-json output %q: %v", out.String(), err)
 	}
-	if r.Mode != "open-loop" || r.OK != 20 || r.Positions != 3 || r.Position != "next" || r.Limit != 100 || r.TargetRate != 100 {
+	if r.Mode != "open-loop" || r.OK != 20 || r.Positions != 3 || r.Position != "next" || r.Limit != 100 || r.TargetRate != 100 || r.WarmupS != 0.1 {
 		t.Errorf("result %+v", r)
 	}
 	res := filepath.Join(dir, "r.json")

@@ -326,6 +326,7 @@ func cmdRun(ctx context.Context, args []string, out io.Writer) error {
 	fl.DurationVar(&l.Drain, "drain", 10*time.Second, "after -duration, how long answers are still awaited")
 	fl.StringVar(&l.Position, "position", "next", "where pages start: next (cursors of the walk), added_after (dates of the walk) or first")
 	fl.Uint64Var(&l.Seed, "seed", 1, "seed of the random positions")
+	warmup := fl.Duration("warmup", 0, "first send the same load this long, unmeasured: connections (and TLS sessions) are then open and the server's caches warm")
 	posFile := fl.String("positions", "", "positions from `taxiiload walk` (default: walk now)")
 	asJSON := fl.Bool("json", false, "print the result as JSON")
 	if err := fl.Parse(args); err != nil {
@@ -334,8 +335,8 @@ func cmdRun(ctx context.Context, args []string, out io.Writer) error {
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", bulwark.Abbrev(fl.Arg(0), 60))
 	}
-	if l.Limit < 1 || l.Limit > 100_000 || l.Conns < 1 || l.Conns > 10_000 || l.Duration <= 0 || l.Rate < 0 || l.Rate > 1e6 || l.Drain < 0 {
-		return errors.New("need 1 <= -limit <= 100000, 1 <= -conns <= 10000, -duration > 0, 0 <= -rate <= 1000000, -drain >= 0")
+	if l.Limit < 1 || l.Limit > 100_000 || l.Conns < 1 || l.Conns > 10_000 || l.Duration <= 0 || l.Rate < 0 || l.Rate > 1e6 || l.Drain < 0 || *warmup < 0 {
+		return errors.New("need 1 <= -limit <= 100000, 1 <= -conns <= 10000, -duration > 0, 0 <= -rate <= 1000000, -drain >= 0, -warmup >= 0")
 	}
 	cl, auth, err := c.client(l.Conns)
 	if err != nil {
@@ -356,10 +357,18 @@ func cmdRun(ctx context.Context, args []string, out io.Writer) error {
 	if l.Positions, err = positions(p, l.Position); err != nil {
 		return err
 	}
+	if *warmup > 0 {
+		w := l
+		w.Duration, w.Seed = *warmup, l.Seed+1
+		if _, err := Run(ctx, w); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	res, err := Run(ctx, l)
 	if err != nil {
 		return err
 	}
+	res.WarmupS = warmup.Seconds()
 	if *asJSON {
 		return json.NewEncoder(out).Encode(res)
 	}

@@ -18,6 +18,7 @@
 #                            present: the TAXII benchmarks make and use the same file),
 #                            the server's log and results/TIME/*.json
 #   DURATION (30s)           sending time of each run
+#   WARMUP (5s)              the same load sent just before each run, unmeasured
 #   CONNS (200)              client connections
 #   RATES_100 (1000 2500 5000)   open-loop rates, pages of 100 per second
 #   RATES_1000 (100 250 500)     open-loop rates, pages of 1,000 per second
@@ -31,6 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OBJECTS=${OBJECTS:-1000000}
 DURATION=${DURATION:-30s}
+WARMUP=${WARMUP:-5s}
 CONNS=${CONNS:-200}
 RATES_100=${RATES_100:-1000 2500 5000}
 RATES_1000=${RATES_1000:-100 250 500}
@@ -164,7 +166,7 @@ runone() { # name, then taxiiload run flags
 	shift
 	echo "run $name…"
 	tl run -url "$url" "${authflags[@]}" "${caflags[@]}" -positions "$out/positions.json" -position "$POSITION" \
-		-conns "$CONNS" -duration "$DURATION" -json "$@" >"$out/$name.json"
+		-conns "$CONNS" -duration "$DURATION" -warmup "$WARMUP" -json "$@" >"$out/$name.json"
 	sleep 2 # let the server settle between runs
 }
 files=()
@@ -182,6 +184,6 @@ if [ "$SATURATE" = 1 ]; then
 fi
 say "server memory: $(grep -E '^(VmHWM|VmRSS)' /proc/"$pid"/status | tr -s ' \n' ' ')"
 say "targets: pages of 100 p99 ≤ 5 ms and of 1,000 p99 ≤ 20 ms with $CONNS connections; ≥ 5,000 pages of 100 per second"
-say "auth $AUTH, $scheme, positions $POSITION, $DURATION per run, load from a second process on loopback; latency from the intended send time"
+say "auth $AUTH, $scheme, positions $POSITION, $DURATION per run after $WARMUP unmeasured, load from a second process on loopback; latency from the intended send time"
 tl report "${files[@]}" | tee -a "$summary"
 echo "results: $out"
