@@ -263,7 +263,7 @@ func (a *API) routeTable() []route {
 		{"GET /api/v1/training/rates", reader, a.trainingRates},
 		{"GET /api/v1/training/export", reader, a.exportTraining},
 		{"POST /api/v1/training/forget", admin, a.forgetPerson},
-	}, append(append(a.incidentRoutes(), a.feedRoutes()...), a.intelRoutes()...)...)
+	}, append(append(append(a.incidentRoutes(), a.feedRoutes()...), a.intelRoutes()...), a.intelPublishRoutes()...)...)
 }
 
 // wrap enforces rt's policy and turns a returned error into the response.

@@ -123,7 +123,11 @@ func bulkMarking(m bulwark.TLP) (stix.Marking, error) {
 	return sm, nil
 }
 
-func (d *FromData) publisher(ctx context.Context, m bulwark.TLP) (bulwark.Principal, stix.Publisher, error) {
+// publisher checks the caller, the marking, the scope and the collection
+// — before anything is built, so that a publication with nothing to
+// publish still fails when it could not have published — and returns the
+// caller and the STIX publisher.
+func (d *FromData) publisher(ctx context.Context, col string, m bulwark.TLP) (bulwark.Principal, stix.Publisher, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return p, stix.Publisher{}, err
@@ -141,6 +145,13 @@ func (d *FromData) publisher(ctx context.Context, m bulwark.TLP) (bulwark.Princi
 	}
 	if err := checkScope(scope); err != nil {
 		return p, stix.Publisher{}, err
+	}
+	c, err := d.Sharing.FindCollection(ctx, col)
+	if err != nil {
+		return p, stix.Publisher{}, err
+	}
+	if !c.CanWrite {
+		return p, stix.Publisher{}, bulwark.Errorf(bulwark.EFORBIDDEN, "your organization may not add objects to collection %s", c.ID)
 	}
 	return p, stix.Publisher{IdentityID: stix.OrganizationID(scope, p.Org), TLP: sm}, nil
 }
@@ -283,7 +294,7 @@ func withModified(o *stix.Object, at time.Time) (*stix.Object, error) {
 // "mitigates" relationship between them. Exposed assets and services are
 // not published. Publishing again without changes adds nothing.
 func (d *FromData) PublishAdvisories(ctx context.Context, col string, m bulwark.TLP, orgs ...string) (*BulkResult, error) {
-	p, pub, err := d.publisher(ctx, m)
+	p, pub, err := d.publisher(ctx, col, m)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +369,7 @@ func advisoryAction(a Advisory) stix.CourseOfAction {
 // severity level and the names of the affected services — no systems,
 // assets, parties or notes.
 func (d *FromData) PublishIncident(ctx context.Context, id, col string, m bulwark.TLP, orgs ...string) (*BulkResult, error) {
-	_, pub, err := d.publisher(ctx, m)
+	_, pub, err := d.publisher(ctx, col, m)
 	if err != nil {
 		return nil, err
 	}
@@ -513,7 +524,7 @@ func (s FindingsSummary) text() string {
 // (or nothing, when the counts are the same); the counts travel also as
 // the custom property x_bulwark_findings_summary.
 func (d *FromData) PublishFindingsSummary(ctx context.Context, col string, m bulwark.TLP, orgs ...string) (*BulkResult, error) {
-	p, pub, err := d.publisher(ctx, m)
+	p, pub, err := d.publisher(ctx, col, m)
 	if err != nil {
 		return nil, err
 	}
