@@ -55,9 +55,16 @@ func (db *DB) notifyScopeOf(ctx context.Context) (notifyScope, error) {
 	return notifyScope{p: p}, nil
 }
 
-// sees reports whether the caller may read n.
-func (s notifyScope) sees(org, recipientOrg string) bool {
-	return s.p.System || s.p.Org == org || (recipientOrg != "" && s.p.Org == recipientOrg)
+// sees reports whether the caller may read n. A notification for one user
+// (RecipientUser) is that user's alone.
+func (s notifyScope) sees(org, recipientOrg string, recipientUser int64) bool {
+	if s.p.System {
+		return true
+	}
+	if recipientUser != 0 && s.p.UserID != recipientUser {
+		return false
+	}
+	return s.p.Org == org || (recipientOrg != "" && s.p.Org == recipientOrg)
 }
 
 func (s notifyScope) actor() string {
@@ -114,6 +121,8 @@ func checkNotification(ev *bulwark.NotificationEvent, n *bulwark.Notification) e
 		return bulwark.Errorf(bulwark.EINVALID, "notification channel %q is unknown", bulwark.Truncate(string(n.Channel), 40))
 	case n.Status != bulwark.NotifyPending && n.Status != bulwark.NotifyFailed:
 		return bulwark.Errorf(bulwark.EINVALID, "a new notification is pending (or failed, when it cannot be addressed)")
+	case n.RecipientUser < 0 || (n.RecipientUser != 0 && n.RecipientOrg == ""):
+		return bulwark.Errorf(bulwark.EINVALID, "a notification for one user names the user's organization")
 	case n.RecipientOrg != "" && !bulwark.ValidID(n.RecipientOrg):
 		return bulwark.Errorf(bulwark.EINVALID, "recipient organization %q is not a valid ID", bulwark.Truncate(n.RecipientOrg, 128))
 	case len(n.Subject)+len(n.Body)+len(n.Payload)+len(n.Address) > maxNotificationText:
@@ -188,8 +197,17 @@ func (db *DB) EnqueueNotifications(ctx context.Context, ev bulwark.NotificationE
 		if len(added) == 0 {
 			return nil
 		}
-		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: ev.OrgID, Actor: sc.actor(), Action: "notify.enqueue",
-			Target: "incident:" + ev.IncidentID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d notification(s)", bulwark.Truncate(ev.Key, 200), len(added))})
+		entry := bulwark.AuditEntry{Org: ev.OrgID, Actor: sc.actor(), Action: "notify.enqueue",
+			Target: "incident:" + ev.IncidentID, Outcome: "ok", Detail: fmt.Sprintf("%s: %d notification(s)", bulwark.Truncate(ev.Key, 200), len(added))}
+		if ev.Kind == bulwark.NotifyIntelAdded {
+			entry.Target = "intel"
+			if added[0].RecipientUser != 0 {
+				// A digest for one person: the organization's log does not
+				// tell their colleagues it exists.
+				entry.Org, entry.Detail = "", fmt.Sprintf("%d notification(s) for one user", len(added))
+			}
+		}
+		return db.appendAudit(ctx, q, entry)
 	})
 	return added, err
 }
@@ -212,10 +230,10 @@ func (db *DB) insertNotification(ctx context.Context, q querier, n *bulwark.Noti
 		return false, fmt.Errorf("encode notification: %w", err)
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO notifications (id, key, event_key, incident, org, recipient_org, audience, status, attempts,
-		next_attempt, last_error, lease_token, lease_until, sent_at, due_by, ack_at, ack_by, escalated_at, ack_hash, body)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, '', 0, 0, $11, 0, '', 0, $12, $13) ON CONFLICT (key) DO NOTHING`,
+		next_attempt, last_error, lease_token, lease_until, sent_at, due_by, ack_at, ack_by, escalated_at, ack_hash, body, recipient_user)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, '', 0, 0, $11, 0, '', 0, $12, $13, $14) ON CONFLICT (key) DO NOTHING`,
 		n.ID, n.Key, n.EventKey, n.IncidentID, n.Org, n.RecipientOrg, string(n.Audience), string(n.Status),
-		micros(n.NextAttempt), bulwark.Truncate(n.LastError, maxNotificationError), micros(n.DueBy), nullable(n.AckHash), string(body))
+		micros(n.NextAttempt), bulwark.Truncate(n.LastError, maxNotificationError), micros(n.DueBy), nullable(n.AckHash), string(body), n.RecipientUser)
 	if err != nil {
 		if db.d.isUnique(err) {
 			return false, bulwark.Errorf(bulwark.ECONFLICT, "notification %s or its ack token already exists", n.ID)
@@ -227,14 +245,14 @@ func (db *DB) insertNotification(ctx context.Context, q querier, n *bulwark.Noti
 }
 
 // notificationColumns are read by scanNotification, in order.
-const notificationColumns = "id, key, incident, org, recipient_org, status, attempts, next_attempt, last_error, lease_token, sent_at, due_by, ack_at, ack_by, escalated_at, body"
+const notificationColumns = "id, key, incident, org, recipient_org, status, attempts, next_attempt, last_error, lease_token, sent_at, due_by, ack_at, ack_by, escalated_at, body, recipient_user"
 
 func scanNotification(row interface{ Scan(...any) error }) (bulwark.Notification, error) {
 	var n bulwark.Notification
 	var status, body string
 	var next, sent, due, ack, esc int64
 	if err := row.Scan(&n.ID, &n.Key, &n.IncidentID, &n.Org, &n.RecipientOrg, &status, &n.Attempts, &next, &n.LastError, &n.Lease,
-		&sent, &due, &ack, &n.AckBy, &esc, &body); err != nil {
+		&sent, &due, &ack, &n.AckBy, &esc, &body, &n.RecipientUser); err != nil {
 		return n, err
 	}
 	var b notificationBody
@@ -410,7 +428,7 @@ func (s notifyScope) cond(a *args) string {
 	if s.p.System {
 		return ""
 	}
-	return "(org = " + a.add(s.p.Org) + " OR recipient_org = " + a.add(s.p.Org) + ")"
+	return "(org = " + a.add(s.p.Org) + " OR recipient_org = " + a.add(s.p.Org) + ") AND (recipient_user = 0 OR recipient_user = " + a.add(s.p.UserID) + ")"
 }
 
 // ListNotifications lists the caller's notifications, newest first.
@@ -477,7 +495,7 @@ func (db *DB) ListNotifications(ctx context.Context, f bulwark.NotificationFilte
 
 func (db *DB) findNotification(ctx context.Context, q querier, sc notifyScope, id string) (*bulwark.Notification, error) {
 	n, err := scanNotification(q.QueryRowContext(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE id = $1", id))
-	if err == sql.ErrNoRows || (err == nil && !sc.sees(n.Org, n.RecipientOrg)) {
+	if err == sql.ErrNoRows || (err == nil && !sc.sees(n.Org, n.RecipientOrg, n.RecipientUser)) {
 		return nil, bulwark.Errorf(bulwark.ENOTFOUND, "notification %q not found", bulwark.Truncate(id, 128))
 	}
 	if err != nil {
