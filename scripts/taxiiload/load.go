@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,6 +125,7 @@ type Load struct {
 	Seed      uint64
 	Client    *http.Client
 	Auth      string // Authorization header value
+	ServerPID int    // if not 0, the server's CPU time is reported (Linux)
 }
 
 // Result is what a run measured. Latencies are in milliseconds.
@@ -148,7 +150,12 @@ type Result struct {
 	Service      Latencies        `json:"service_ms"`
 	MaxInFlight  int64            `json:"max_in_flight"`
 	ClientCPUS   float64          `json:"client_cpu_s"`
-	Saturated    bool             `json:"saturated"`
+	// The server's CPU time over the run and per page answered, when its
+	// process ID was given: on a shared machine, the part of the wall
+	// time that was the server's own work.
+	ServerCPUS      float64 `json:"server_cpu_s,omitempty"`
+	ServerCPUMsPage float64 `json:"server_cpu_ms_per_page,omitempty"`
+	Saturated       bool    `json:"saturated"`
 }
 
 // Latencies summarizes a histogram in milliseconds.
@@ -222,6 +229,13 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 
 	res := &Result{Limit: l.Limit, Position: l.Position, Positions: len(l.Positions), Conns: l.Conns}
 	cpu0 := cpuTime()
+	var srv0 time.Duration
+	if l.ServerPID != 0 {
+		var err error
+		if srv0, err = procCPUTime(l.ServerPID); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	if l.Rate == 0 {
@@ -275,6 +289,13 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	}
 	elapsed := time.Since(start)
 	res.ClientCPUS = math.Round((cpuTime()-cpu0).Seconds()*1000) / 1000
+	if l.ServerPID != 0 {
+		srv1, err := procCPUTime(l.ServerPID)
+		if err != nil {
+			return nil, fmt.Errorf("after the run: %w", err)
+		}
+		res.ServerCPUS = math.Round((srv1-srv0).Seconds()*1000) / 1000
+	}
 	res.DurationS = math.Round(elapsed.Seconds()*1000) / 1000
 
 	var lat, svc Histogram
@@ -294,6 +315,7 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	res.Throughput = math.Round(float64(res.OK)/elapsed.Seconds()*10) / 10
 	if res.OK > 0 {
 		res.BytesPerPage = math.Round(float64(bytes) / float64(res.OK))
+		res.ServerCPUMsPage = math.Round(res.ServerCPUS*1e6/float64(res.OK)) / 1000
 	}
 	res.Latency, res.Service = summarize(&lat), summarize(&svc)
 	res.MaxInFlight = maxInFlight.Load()
@@ -361,6 +383,37 @@ func errKey(ctx context.Context, err error) string {
 		err = ue.Err
 	}
 	return bulwark.Abbrev(err.Error(), 80)
+}
+
+// procCPUTime is the CPU time (user and system) of process pid so far,
+// from /proc/PID/stat, whose fields 14 and 15 count clock ticks of
+// 1/100 s (USER_HZ, 100 on every Linux architecture Go runs on).
+func procCPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time: %w", err)
+	}
+	return parseProcStat(string(b))
+}
+
+func parseProcStat(s string) (time.Duration, error) {
+	// The command name (field 2) is in parentheses and may hold spaces
+	// and parentheses itself: the fields that follow start after the
+	// last ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("server CPU time: /proc stat without a command name")
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("server CPU time: /proc stat has %d fields", len(f)+2)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || utime < 0 || stime < 0 {
+		return 0, fmt.Errorf("server CPU time: bad utime %q or stime %q", bulwark.Abbrev(f[11], 20), bulwark.Abbrev(f[12], 20))
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // cpuTime is the CPU time this process has used: the client shares the

@@ -292,6 +292,28 @@ func TestOpenLoopChargesAStallToEveryRequestDueDuringIt(t *testing.T) {
 	}
 }
 
+func TestParseProcStat(t *testing.T) {
+	good := "4242 (bulwark (x) y) S 1 4242 4242 0 -1 4194304 5000 0 0 0 1234 56 0 0 20 0 9 0 100 0 0"
+	if d, err := parseProcStat(good); err != nil || d != 12900*time.Millisecond {
+		t.Errorf("parse %q: %v %v, want 12.9s", good, d, err)
+	}
+	for _, bad := range []string{"", "4242 bulwark S 1", "4242 (bulwark) S 1 2 3", "4242 (b) S 1 4242 4242 0 -1 4194304 5000 0 0 0 x 56", "4242 (b) S 1 4242 4242 0 -1 4194304 5000 0 0 0 -3 56"} {
+		if _, err := parseProcStat(bad); err == nil {
+			t.Errorf("parse %q: no error", bad)
+		}
+	}
+	// This process: its own CPU time, which only grows.
+	d1, err := procCPUTime(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	for x := 0; cpuTime() < 30*time.Millisecond+d1; x++ {
+	}
+	if d2, err := procCPUTime(os.Getpid()); err != nil || d2 <= d1 {
+		t.Errorf("own CPU time %v then %v (%v)", d1, d2, err)
+	}
+}
+
 func TestSaturated(t *testing.T) {
 	kept := Result{Mode: "open-loop", TargetRate: 1000, Scheduled: 30_000, Sent: 30_000, OK: 30_000, Throughput: 998}
 	tests := []struct {
@@ -416,6 +438,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"run", "-url", srv.URL, "-limit", "0"}, "-limit"},
 		{[]string{"run", "-url", srv.URL, "-conns", "0"}, "-conns"},
 		{[]string{"run", "-url", srv.URL, "-warmup", "-1s"}, "-warmup"},
+		{[]string{"run", "-url", srv.URL, "-server-pid", "999999999", "-position", "first"}, "server CPU time"},
 		{[]string{"run", "-url", srv.URL + "?limit=5"}, "without a query"},
 		{[]string{"run", "-url", "ftp://x/"}, "http(s) URL"},
 		{[]string{"run", "-url", srv.URL, "-positions", other}, "cursors are bound"},
@@ -449,14 +472,14 @@ func TestRunCommandEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"run", "-url", srv.URL, "-token-file", tok, "-positions", pos, "-limit", "100", "-rate", "100", "-conns", "5", "-duration", "200ms", "-warmup", "100ms", "-json"}, &out); err != nil {
+	if err := run(context.Background(), []string{"run", "-url", srv.URL, "-token-file", tok, "-positions", pos, "-limit", "100", "-rate", "100", "-conns", "5", "-duration", "200ms", "-warmup", "100ms", "-server-pid", fmt.Sprint(os.Getpid()), "-json"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var r Result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("-json output %q: %v", out.String(), err)
 	}
-	if r.Mode != "open-loop" || r.OK != 20 || r.Positions != 3 || r.Position != "next" || r.Limit != 100 || r.TargetRate != 100 || r.WarmupS != 0.1 {
+	if r.Mode != "open-loop" || r.OK != 20 || r.Positions != 3 || r.Position != "next" || r.Limit != 100 || r.TargetRate != 100 || r.WarmupS != 0.1 || r.ServerCPUS < 0 {
 		t.Errorf("result %+v", r)
 	}
 	res := filepath.Join(dir, "r.json")

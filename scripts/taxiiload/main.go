@@ -326,6 +326,7 @@ func cmdRun(ctx context.Context, args []string, out io.Writer) error {
 	fl.DurationVar(&l.Drain, "drain", 10*time.Second, "after -duration, how long answers are still awaited")
 	fl.StringVar(&l.Position, "position", "next", "where pages start: next (cursors of the walk), added_after (dates of the walk) or first")
 	fl.Uint64Var(&l.Seed, "seed", 1, "seed of the random positions")
+	fl.IntVar(&l.ServerPID, "server-pid", 0, "the server's process ID on this machine: report its CPU time per page (Linux)")
 	warmup := fl.Duration("warmup", 0, "first send the same load this long, unmeasured: connections (and TLS sessions) are then open and the server's caches warm")
 	posFile := fl.String("positions", "", "positions from `taxiiload walk` (default: walk now)")
 	asJSON := fl.Bool("json", false, "print the result as JSON")
@@ -335,7 +336,7 @@ func cmdRun(ctx context.Context, args []string, out io.Writer) error {
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", bulwark.Abbrev(fl.Arg(0), 60))
 	}
-	if l.Limit < 1 || l.Limit > 100_000 || l.Conns < 1 || l.Conns > 10_000 || l.Duration <= 0 || l.Rate < 0 || l.Rate > 1e6 || l.Drain < 0 || *warmup < 0 {
+	if l.Limit < 1 || l.Limit > 100_000 || l.Conns < 1 || l.Conns > 10_000 || l.Duration <= 0 || l.Rate < 0 || l.Rate > 1e6 || l.Drain < 0 || *warmup < 0 || l.ServerPID < 0 {
 		return errors.New("need 1 <= -limit <= 100000, 1 <= -conns <= 10000, -duration > 0, 0 <= -rate <= 1000000, -drain >= 0, -warmup >= 0")
 	}
 	cl, auth, err := c.client(l.Conns)
@@ -412,7 +413,7 @@ func cmdReport(files []string, out io.Writer) error {
 
 func printResults(out io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tlimit\trate\tconns\tok\tpages/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tsvc p99 ms\tfailed\tunsent\tin flight\tclient cpu s\t")
+	fmt.Fprintln(tw, "mode\tlimit\trate\tconns\tok\tpages/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tsvc p99 ms\tfailed\tunsent\tin flight\tclient cpu s\tserver cpu ms/page\t")
 	for _, r := range rs {
 		rate := "max"
 		if r.Mode == "open-loop" {
@@ -422,8 +423,12 @@ func printResults(out io.Writer, rs []*Result) error {
 		if r.Saturated {
 			mark = " SATURATED"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%s\n", r.Mode, r.Limit, rate, r.Conns, r.OK, r.Throughput,
-			r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Service.P99, r.Failed, r.Unsent, r.MaxInFlight, r.ClientCPUS, mark)
+		srv := "-"
+		if r.ServerCPUS > 0 {
+			srv = fmt.Sprintf("%.3f", r.ServerCPUMsPage)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%s\t%s\n", r.Mode, r.Limit, rate, r.Conns, r.OK, r.Throughput,
+			r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Service.P99, r.Failed, r.Unsent, r.MaxInFlight, r.ClientCPUS, srv, mark)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

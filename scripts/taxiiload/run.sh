@@ -166,7 +166,7 @@ runone() { # name, then taxiiload run flags
 	shift
 	echo "run $name…"
 	tl run -url "$url" "${authflags[@]}" "${caflags[@]}" -positions "$out/positions.json" -position "$POSITION" \
-		-conns "$CONNS" -duration "$DURATION" -warmup "$WARMUP" -json "$@" >"$out/$name.json"
+		-conns "$CONNS" -duration "$DURATION" -warmup "$WARMUP" -server-pid "$pid" -json "$@" >"$out/$name.json"
 	sleep 2 # let the server settle between runs
 }
 files=()
