@@ -13,10 +13,11 @@
 #
 # Environment (default):
 #   OBJECTS (1000000)        objects in the collection (a tenth not visible to the reader)
-#   DIR ($BULWARK_BENCH_DIR, else ./taxii-load)
+#   DIR ($BULWARK_BENCH_DIR, else ~/.cache/bulwark-taxii-load)
 #                            keeps binaries, the database taxii-OBJECTS.db (reused when
 #                            present: the TAXII benchmarks make and use the same file),
-#                            the server's log and results/TIME/*.json
+#                            and results/TIME/ (summary.txt, one JSON per run, and the
+#                            server's log: one JSON line per request, as serve writes it)
 #   DURATION (30s)           sending time of each run
 #   WARMUP (5s)              the same load sent just before each run, unmeasured
 #   CONNS (200)              client connections
@@ -41,7 +42,7 @@ POSITION=${POSITION:-next}
 AUTH=${AUTH:-bearer}
 TLS=${TLS:-0}
 ADDR=${ADDR:-127.0.0.1:18480}
-DIR=${DIR:-${BULWARK_BENCH_DIR:-$PWD/taxii-load}}
+DIR=${DIR:-${BULWARK_BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bulwark-taxii-load}}
 
 case $ADDR in
 127.*:* | localhost:* | \[::1\]:*) ;;
@@ -77,7 +78,8 @@ fi
 # once with the CLI; its password is kept beside the database.
 user=taxiiload@port.example
 pwfile=$DIR/taxiiload-$OBJECTS.password
-if ! bw user list --json | grep -q "\"$user\""; then
+users=$(bw user list --json)
+if ! grep -q "\"$user\"" <<<"$users"; then
 	head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$pwfile"
 	chmod 600 "$pwfile"
 	bw user add --org port --email "$user" --name "TAXII load" --role analyst --password-stdin <"$pwfile" >/dev/null
@@ -127,7 +129,7 @@ trap cleanup EXIT
 start_server() {
 	local t0
 	t0=$(date +%s%N)
-	"$bin/bulwark" --db "$db" serve --addr "$ADDR" --readiness-every 0 "${tlsflags[@]}" >>"$DIR/serve.log" 2>&1 &
+	"$bin/bulwark" --db "$db" serve --addr "$ADDR" --readiness-every 0 "${tlsflags[@]}" >>"$out/serve.log" 2>&1 &
 	pid=$!
 	ready=$(tl wait -url "$url" "${authflags[@]}" "${caflags[@]}" -since "$t0" -max 10m -json | sed -n 's/.*"ready_s":\([0-9.]*\).*/\1/p')
 }
@@ -142,7 +144,7 @@ start_server
 first=$ready
 prev=-1
 stable=0
-while [ "$stable" -lt 3 ]; do
+while [ "$stable" -lt 5 ]; do # unchanged for 5 s: filled
 	sleep 1
 	cur=$(size "$bodies")
 	if [ "$cur" = "$prev" ]; then stable=$((stable + 1)); else stable=0; fi
@@ -157,6 +159,7 @@ else
 	startup=$first
 fi
 say "start-up until the collection answers: ${startup} s (target ≤ 10 s at 1,000,000 objects)"
+say "server log: $(grep '"intel index built"' "$out/serve.log" | tail -n 1)"
 
 echo "walking the collection for start positions…"
 tl walk -url "$url" "${authflags[@]}" "${caflags[@]}" -out "$out/positions.json" | tee -a "$summary"
