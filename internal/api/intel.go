@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,12 +30,16 @@ func (a *API) intelRoutes() []route {
 		{"GET /api/v1/intel/communities", reader, a.listCommunities},
 		{"POST /api/v1/intel/communities", admin, a.createCommunity},
 		{"GET /api/v1/intel/communities/{id}", reader, a.getCommunity},
+		{"PATCH /api/v1/intel/communities/{id}", admin, a.updateCommunity},
 		{"GET /api/v1/intel/collections", reader, a.listCollections},
 		{"POST /api/v1/intel/collections", admin, a.createCollection},
 		{"GET /api/v1/intel/collections/{id}", reader, a.getCollection},
+		{"PATCH /api/v1/intel/collections/{id}", admin, a.updateCollection},
 		{"GET /api/v1/intel/collections/{id}/objects", reader, a.listIntelObjects},
 		{"POST /api/v1/intel/collections/{id}/objects", writer, a.publishIntelObject},
 		{"GET /api/v1/intel/collections/{id}/objects/{object}", reader, a.getIntelObject},
+		{"DELETE /api/v1/intel/collections/{id}/objects/{object}", writer, a.deleteIntelObject},
+		{"GET /api/v1/intel/collections/{id}/objects/{object}/versions", reader, a.listIntelVersions},
 		{"POST /api/v1/intel/collections/{id}/import", writer, a.importIntel},
 		{"GET /api/v1/intel/collections/{id}/export", reader, a.exportIntel},
 	}
@@ -385,5 +390,252 @@ func (a *API) exportIntel(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Disposition", `attachment; filename="bundle.json"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
+	return nil
+}
+
+// communityPatchDTO is the body of PATCH /intel/communities/{id}. Absent
+// fields are left as they are. Member changes apply in this order: add
+// members, remove members, add owners, remove owners; an organization
+// named in two opposite lists is refused rather than guessed at.
+type communityPatchDTO struct {
+	Name          *string  `json:"name"`
+	Description   *string  `json:"description"`
+	AddMembers    []string `json:"add_members"`
+	RemoveMembers []string `json:"remove_members"`
+	AddOwners     []string `json:"add_owners"`
+	RemoveOwners  []string `json:"remove_owners"`
+}
+
+// maxPatchOrgs caps each member list of a community patch (a community
+// has at most 10,000 members; a patch changes fewer).
+const maxPatchOrgs = 1000
+
+// apply changes c as the patch says, or explains why it cannot.
+func (d *communityPatchDTO) apply(c *bulwark.Community) error {
+	if d.Name != nil {
+		c.Name = *d.Name
+	}
+	if d.Description != nil {
+		c.Description = *d.Description
+	}
+	lists := []struct {
+		name string
+		orgs []string
+	}{{"add_members", d.AddMembers}, {"remove_members", d.RemoveMembers}, {"add_owners", d.AddOwners}, {"remove_owners", d.RemoveOwners}}
+	named := map[string]string{} // org -> the list that named it
+	for _, l := range lists {
+		if len(l.orgs) > maxPatchOrgs {
+			return bulwark.Errorf(bulwark.EINVALID, "%s: at most %d organizations per request", l.name, maxPatchOrgs)
+		}
+		for _, org := range l.orgs {
+			if !bulwark.ValidID(org) {
+				return bulwark.Errorf(bulwark.EINVALID, "%s: %q is not an organization ID", l.name, bulwark.Abbrev(org, 60))
+			}
+			if prev, ok := named[org]; ok {
+				// add_members and add_owners together mean "add as an owner".
+				if !(prev == "add_members" && l.name == "add_owners") {
+					return bulwark.Errorf(bulwark.EINVALID, "%s is named in both %s and %s", org, prev, l.name)
+				}
+			}
+			named[org] = l.name
+		}
+	}
+	for _, org := range d.AddMembers {
+		if c.IsMember(org) {
+			return bulwark.Errorf(bulwark.EINVALID, "add_members: %s is already a member", org)
+		}
+		c.Members = append(c.Members, bulwark.CommunityMember{Org: org})
+	}
+	for _, org := range d.RemoveMembers {
+		i := slices.IndexFunc(c.Members, func(m bulwark.CommunityMember) bool { return m.Org == org })
+		if i < 0 {
+			return bulwark.Errorf(bulwark.EINVALID, "remove_members: %s is not a member", org)
+		}
+		c.Members = slices.Delete(c.Members, i, i+1)
+	}
+	for _, l := range []struct {
+		name  string
+		orgs  []string
+		owner bool
+	}{{"add_owners", d.AddOwners, true}, {"remove_owners", d.RemoveOwners, false}} {
+		for _, org := range l.orgs {
+			i := slices.IndexFunc(c.Members, func(m bulwark.CommunityMember) bool { return m.Org == org })
+			if i < 0 {
+				return bulwark.Errorf(bulwark.EINVALID, "%s: %s is not a member (add it with add_members)", l.name, org)
+			}
+			c.Members[i].Owner = l.owner
+		}
+	}
+	return nil
+}
+
+// updateCommunity changes a community's name, description, members and
+// owners. Only administrators of an owner organization may (the service
+// decides); a community the caller's organization is not a member of
+// answers like a missing one whatever the body.
+func (a *API) updateCommunity(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryValues(r); err != nil {
+		return err
+	}
+	c, err := a.sh.FindCommunity(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var body communityPatchDTO
+	if err := a.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if err := body.apply(c); err != nil {
+		return err
+	}
+	if err := a.sh.UpdateCommunity(r.Context(), c); err != nil {
+		return err
+	}
+	out, err := a.sh.FindCommunity(r.Context(), c.ID)
+	if err != nil {
+		// The caller removed its own organization: nothing more to show.
+		if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// collectionPatchDTO is the body of PATCH /intel/collections/{id}. Absent
+// fields are left as they are; access, when given, replaces the whole list.
+// A collection stays in its community: community may be given only with
+// the collection's own.
+type collectionPatchDTO struct {
+	Community   *string                     `json:"community"`
+	Title       *string                     `json:"title"`
+	Description *string                     `json:"description"`
+	Alias       *string                     `json:"alias"`
+	Access      *[]bulwark.CollectionAccess `json:"access"`
+}
+
+// updateCollection changes a collection's title, description, alias and
+// access. Only administrators of an owner organization of its community
+// may; a collection the caller's organization may neither read nor write
+// answers like a missing one whatever the body.
+func (a *API) updateCollection(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryValues(r); err != nil {
+		return err
+	}
+	v, err := a.sh.FindCollection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var body collectionPatchDTO
+	if err := a.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	c := v.Collection
+	if v.Access == nil {
+		// Only those who manage the community see (and so may patch) access.
+		c.Access = nil
+	}
+	if body.Community != nil && *body.Community != c.Community {
+		return bulwark.Errorf(bulwark.EINVALID, "community: a collection cannot move to another community; create a new collection there")
+	}
+	if body.Title != nil {
+		c.Title = *body.Title
+	}
+	if body.Description != nil {
+		c.Description = *body.Description
+	}
+	if body.Alias != nil {
+		c.Alias = *body.Alias
+	}
+	if body.Access != nil {
+		if *body.Access == nil {
+			return bulwark.Errorf(bulwark.EINVALID, "access: give a list (an empty one closes the collection to every organization)")
+		}
+		c.Access = *body.Access
+	}
+	if c.Access == nil {
+		c.Access = []bulwark.CollectionAccess{}
+	}
+	if err := a.sh.UpdateCollection(r.Context(), &c); err != nil {
+		return err
+	}
+	out, err := a.sh.FindCollection(r.Context(), c.ID)
+	if err != nil {
+		// The caller closed the collection to its own organization.
+		if bulwark.ErrorCode(err) == bulwark.ENOTFOUND {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deleteIntelObject removes versions of an object the caller's
+// organization published: every version, or those match[version] selects
+// (as in TAXII: all, first, last or timestamps, comma-separated). An
+// object the caller sees no version of answers like a missing one.
+func (a *API) deleteIntelObject(w http.ResponseWriter, r *http.Request) error {
+	qv, err := queryValues(r, "match[version]")
+	if err != nil {
+		return err
+	}
+	var q sharing.Query
+	if qv.Has("match[version]") {
+		v := qv.Get("match[version]")
+		if len(v) > maxQueryLen {
+			return bulwark.Errorf(bulwark.EINVALID, "match[version] is limited to %d bytes", maxQueryLen)
+		}
+		if q.Versions, err = sharing.ParseVersions(v); err != nil {
+			return err
+		}
+	}
+	if err := a.sh.Delete(r.Context(), r.PathValue("id"), r.PathValue("object"), q); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// intelVersionDTO is one version of an object, without its body.
+type intelVersionDTO struct {
+	Version     time.Time `json:"version"`
+	DateAdded   time.Time `json:"date_added"`
+	SpecVersion string    `json:"spec_version"`
+	Marking     string    `json:"marking"`
+	Publisher   string    `json:"publisher"`
+}
+
+// listIntelVersions answers one page of the versions of an object that
+// the caller may see, oldest first.
+func (a *API) listIntelVersions(w http.ResponseWriter, r *http.Request) error {
+	qv, err := queryValues(r, "limit", "next")
+	if err != nil {
+		return err
+	}
+	var q sharing.Query
+	if q.Limit, err = limitParam(qv.Get("limit")); err != nil {
+		return err
+	}
+	next := qv.Get("next")
+	if len(next) > maxQueryLen {
+		return bulwark.Errorf(bulwark.EINVALID, "next is limited to %d bytes", maxQueryLen)
+	}
+	page, err := a.sh.Versions(r.Context(), r.PathValue("id"), r.PathValue("object"), q, next)
+	if err != nil {
+		return err
+	}
+	items := make([]intelVersionDTO, 0, len(page.Items))
+	for _, it := range page.Items {
+		items = append(items, intelVersionDTO{Version: it.Version, DateAdded: it.DateAdded, SpecVersion: it.SpecVersion, Marking: string(it.Marking), Publisher: it.Publisher})
+	}
+	out := map[string]any{"id": r.PathValue("object"), "items": items, "more": page.More}
+	if page.Next != "" {
+		out["next"] = page.Next
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
