@@ -327,6 +327,8 @@ func (m *Matrix) convert(f *matrixFile, e *matrixErr) {
 			switch {
 			case !ok:
 				e.add(field, "no rule %q", truncate(to, 64))
+			case IsIntelRule(&m.Rules[k]):
+				e.add(field, "rule %q tells of shared intel, not of incidents: an incident cannot escalate to it", truncate(to, 64))
 			case to == r.ID:
 				e.add(field, "a rule cannot escalate to itself")
 			case m.Rules[k].Audience == bulwark.AudiencePublic:
@@ -372,9 +374,12 @@ func (m *Matrix) rule(rf *ruleFile, at string, e *matrixErr) bulwark.NotifyRule 
 	for j, k := range rf.Events {
 		kind := bulwark.NotifyEventKind(k)
 		if !slices.Contains(bulwark.NotifyEventKinds, kind) {
-			e.add(fmt.Sprintf("%s.events[%d]", at, j), "%q: use incident_created, severity_changed, phase_changed, target_at_risk or public_action_changed", truncate(k, 40))
+			e.add(fmt.Sprintf("%s.events[%d]", at, j), "%q: use incident_created, severity_changed, phase_changed, target_at_risk, public_action_changed or intel_added", truncate(k, 40))
 		}
 		r.Events = append(r.Events, kind)
+	}
+	if slices.Contains(r.Events, bulwark.NotifyIntelAdded) {
+		return m.intelRule(rf, r, at, e)
 	}
 	r.Audience = bulwark.NotifyAudience(rf.Audience)
 	if r.Audience.Level() < 0 {

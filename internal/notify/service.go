@@ -144,6 +144,9 @@ func (s *Service) Notify(ctx context.Context, ev Event) (Result, error) {
 	if !ok {
 		return Result{}, bulwark.Errorf(bulwark.EUNAUTHORIZED, "authentication required")
 	}
+	if ev.Kind == bulwark.NotifyIntelAdded {
+		return Result{}, bulwark.Errorf(bulwark.EINVALID, "intel_added is not an incident event: the sharing service raises intel digests itself")
+	}
 	if !p.System && (p.Org != ev.OrgID || !p.Role.CanWrite()) {
 		return Result{}, bulwark.Errorf(bulwark.EFORBIDDEN, "only %s's analysts and administrators report its incidents", truncate(ev.OrgID, 128))
 	}
