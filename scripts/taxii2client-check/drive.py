@@ -54,6 +54,8 @@ class Checks:
         return ok
 
     def equal(self, got, want, what):
+        if isinstance(got, set) and isinstance(want, set):  # say what differs
+            return self.check(got == want, what, "missing {}, unexpected {}".format(sorted(want - got), sorted(got - want)))
         return self.check(got == want, what, "got {!r}, want {!r}".format(got, want))
 
     def http_error(self, fn, status, what):
@@ -185,7 +187,8 @@ def main():
     mpages = list(as_pages(col.get_manifest, per_request=page_size + 1))
     manifest = [r for p in mpages for r in p.get("objects", [])]
     c.seen_ids.update(r["id"] for r in manifest)
-    c.equal(sorted(r["id"] for r in manifest), sorted(visible), "as_pages(get_manifest) lists every visible object once")
+    c.equal(set(r["id"] for r in manifest), visible, "as_pages(get_manifest) lists every visible object")
+    c.equal(len(manifest), len(visible), "as_pages(get_manifest) lists each once")
     for r in manifest:
         if not c.check(all(k in r for k in ("id", "date_added", "version", "media_type")), "manifest record fields", repr(r)):
             break
