@@ -62,6 +62,10 @@ func (s *Service) pull(ctx context.Context, id string, progress func(Progress)) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PullTimeout)
 	defer cancel()
+	// The whole pull is one batch for the sharing service's observers: a
+	// subscriber hears of it once, whatever the number of pages.
+	ctx, flush := s.sh.Batch(ctx)
+	defer flush(ctx)
 	p := &puller{s: s, f: f, lease: lease, sys: sys, progress: progress, st: f.IntelFeedState}
 	p.st.LastAttempt = s.cfg.Now().UTC()
 	res := p.run(ctx)
