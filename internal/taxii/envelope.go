@@ -43,9 +43,9 @@ func decodeEnvelope(body []byte, lim stix.Limits) ([]*stix.Object, []stix.Reject
 		low := strings.ToLower(name)
 		if prev, ok := seen[low]; ok {
 			if prev == name {
-				return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: member %q appears twice", truncate(name, 60))
+				return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: member %q appears twice", bulwark.Abbrev(name, 60))
 			}
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: members %q and %q differ only in case", truncate(prev, 60), truncate(name, 60))
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: members %q and %q differ only in case", bulwark.Abbrev(prev, 60), bulwark.Abbrev(name, 60))
 		}
 		seen[low] = name
 		switch {
@@ -60,7 +60,7 @@ func decodeEnvelope(body []byte, lim stix.Limits) ([]*stix.Object, []stix.Reject
 				return nil, nil, syntax(dec, err)
 			}
 		default:
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: unknown member %q (an envelope holds objects)", truncate(name, 60))
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "envelope: unknown member %q (an envelope holds objects)", bulwark.Abbrev(name, 60))
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
@@ -136,9 +136,9 @@ func peek(v jsontext.Value) (id, typ string) {
 				return id, typ
 			}
 			if name == "id" {
-				id = truncate(val.String(), 300)
+				id = bulwark.Abbrev(val.String(), 300)
 			} else {
-				typ = truncate(val.String(), 250)
+				typ = bulwark.Abbrev(val.String(), 250)
 			}
 			continue
 		}

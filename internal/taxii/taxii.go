@@ -651,7 +651,7 @@ func parseQuery(raw string, allowed paramSet) (*params, error) {
 			if strings.HasPrefix(k, "match[") && strings.HasSuffix(k, "]") {
 				continue
 			}
-			return nil, badParam("unknown query parameter %q", truncate(k, 60))
+			return nil, badParam("unknown query parameter %q", bulwark.Abbrev(k, 60))
 		}
 		if allowed&bit == 0 {
 			return nil, badParam("query parameter %s is not supported by this endpoint", k)
@@ -667,13 +667,13 @@ func parseQuery(raw string, allowed paramSet) (*params, error) {
 		case pAddedAfter:
 			t, _, ok := stix.ParseTimestamp(v)
 			if !ok {
-				return nil, badParam("added_after %q is not a timestamp (YYYY-MM-DDTHH:MM:SS.ssssssZ)", truncate(v, 60))
+				return nil, badParam("added_after %q is not a timestamp (YYYY-MM-DDTHH:MM:SS.ssssssZ)", bulwark.Abbrev(v, 60))
 			}
 			out.query.AddedAfter = t
 		case pLimit:
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				return nil, badParam("limit %q is not a positive integer", truncate(v, 30))
+				return nil, badParam("limit %q is not a positive integer", bulwark.Abbrev(v, 30))
 			}
 			out.query.Limit = min(n, sharing.MaxPageSize)
 		case pNext:
@@ -720,10 +720,10 @@ func list(name, v string, max int, ok func(string) bool) ([]string, error) {
 	seen := map[string]bool{}
 	for _, p := range parts {
 		if !ok(p) {
-			return nil, badParam("%s: %q is malformed", name, truncate(p, 60))
+			return nil, badParam("%s: %q is malformed", name, bulwark.Abbrev(p, 60))
 		}
 		if seen[p] {
-			return nil, badParam("%s: %q is repeated", name, truncate(p, 60))
+			return nil, badParam("%s: %q is repeated", name, bulwark.Abbrev(p, 60))
 		}
 		seen[p] = true
 	}
@@ -756,11 +756,4 @@ func validSpec(s string) bool {
 		}
 	}
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
