@@ -19,11 +19,23 @@ import (
 // changes once stored, so a page — a run of nearly consecutive versions — is
 // one read of one contiguous stretch of the file instead of a hundred rows
 // from the database. Each record carries its seq, a CRC-32C of its body and
-// a key derived from the object's STIX id and version; a read whose record
-// does not match what the index expects is not used (the database answers),
-// so a stale or damaged file can cost speed, never serve the wrong object.
+// a key derived from the object's STIX id, version and date_added; a read
+// whose record does not match what the index expects is not used (the
+// database answers), so a stale or damaged file can cost speed, never serve
+// the wrong object. date_added is in the key because a database restored
+// from a backup and written to again hands out the same seqs a second time,
+// possibly to the same id and version with another body; the store's clock
+// tells the two insertions apart.
 //
-// Layout: "BWKBODY1" | 16 bytes of database identity, then records
+// The file is one process's: it is locked while open (where the platform
+// has advisory locks), and a second process given the same path runs
+// without a body log rather than share it. That is what makes it safe with
+// PostgreSQL, where several servers share one database, each with its own
+// log; the database identity in the header (from its random intel secret,
+// created once per database and kept by dumps and restores) keeps a log
+// from being used for another database.
+//
+// Layout: "BWKBODY2" | 16 bytes of database identity, then records
 // seq (8) | length (4) | crc (4) | key (8) | body.
 type bodyLog struct {
 	mu   sync.RWMutex
@@ -36,7 +48,7 @@ type bodyLog struct {
 }
 
 const (
-	bodyMagic  = "BWKBODY1"
+	bodyMagic  = "BWKBODY2"
 	bodyHeader = 8 + 16
 	recHeader  = 24
 	maxBody    = 64 << 20
@@ -44,15 +56,20 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// bodyKey binds a record to its object version.
-func bodyKey(stixID string, version int64) uint64 {
+// bodyKey binds a record to one stored version: the object's STIX id, its
+// version and when it was added (Unix microseconds).
+func bodyKey(stixID string, version, added int64) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(stixID))
-	var v [8]byte
-	binary.LittleEndian.PutUint64(v[:], uint64(version))
+	var v [16]byte
+	binary.LittleEndian.PutUint64(v[0:8], uint64(version))
+	binary.LittleEndian.PutUint64(v[8:16], uint64(added))
 	h.Write(v[:])
 	return h.Sum64()
 }
+
+// errLogBusy: another process (or another Service) has the file open.
+var errLogBusy = errors.New("body log in use by another process")
 
 // openBodyLog opens (or starts afresh) the log at path for the database
 // identified by secret, whose last seq is lastSeq. A file of another
@@ -63,6 +80,10 @@ func openBodyLog(path string, secret []byte, lastSeq int64) (*bodyLog, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open body log: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open body log %s: %w", path, err)
 	}
 	l := &bodyLog{f: f}
 	if err := l.load(id[:16], lastSeq); err != nil {

@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 func logRecs(from, to int) []logRecord {
 	var out []logRecord
 	for s := from; s <= to; s++ {
-		out = append(out, logRecord{seq: int64(s), key: bodyKey(fmt.Sprintf("indicator--%d", s), int64(s)), body: []byte(fmt.Sprintf(`{"id":"indicator--%d","n":%d}`, s, s))})
+		out = append(out, logRecord{seq: int64(s), key: bodyKey(fmt.Sprintf("indicator--%d", s), int64(s), 1), body: []byte(fmt.Sprintf(`{"id":"indicator--%d","n":%d}`, s, s))})
 	}
 	return out
 }
@@ -19,7 +20,7 @@ func logRecs(from, to int) []logRecord {
 func readAll(l *bodyLog, seqs []int64) [][]byte {
 	keys := make([]uint64, len(seqs))
 	for i, s := range seqs {
-		keys[i] = bodyKey(fmt.Sprintf("indicator--%d", s), s)
+		keys[i] = bodyKey(fmt.Sprintf("indicator--%d", s), s, 1)
 	}
 	out := make([][]byte, len(seqs))
 	l.read(seqs, keys, out)
@@ -57,9 +58,22 @@ func TestBodyLog(t *testing.T) {
 	check(l, "fresh")
 	// A record asked for under another object's key is not used.
 	out := make([][]byte, 1)
-	l.read([]int64{3}, []uint64{bodyKey("indicator--4", 3)}, out)
+	l.read([]int64{3}, []uint64{bodyKey("indicator--4", 3, 1)}, out)
 	if out[0] != nil {
 		t.Error("body served for the wrong object")
+	}
+	// Nor under the same id and version added at another time: a restored
+	// database that hands seq 3 out again to another body of the object.
+	l.read([]int64{3}, []uint64{bodyKey("indicator--3", 3, 2)}, out)
+	if out[0] != nil {
+		t.Error("body served for another insertion of the same version")
+	}
+	// The file is one process's: a second opener is refused, not shared.
+	if l2, err := openBodyLog(path, secret, 100); fileLocks && !errors.Is(err, errLogBusy) {
+		t.Errorf("second opener: %v", err)
+		if l2 != nil {
+			l2.close()
+		}
 	}
 	l.close()
 	// Reopened, the records are found again.

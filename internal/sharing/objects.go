@@ -30,7 +30,10 @@ type Item struct {
 	DateAdded   time.Time   `json:"date_added"`
 	Marking     bulwark.TLP `json:"marking"`
 	Publisher   string      `json:"publisher"`
-	Body        []byte      `json:"-"` // nil for manifests
+	// Source is the version's provenance: "publish", "taxii",
+	// "import:<name>", "feed:<name>" (IntelObject.Source).
+	Source string `json:"source"`
+	Body   []byte `json:"-"` // nil for manifests
 }
 
 // Page is one page of a query. Next, when set, continues it (only with the
@@ -200,7 +203,8 @@ func (s *Service) query(ctx context.Context, col string, q Query, next string, k
 				restricted++
 			}
 			page.Items = append(page.Items, Item{STIXID: s.idx.stixID(ci, h.stream), Type: s.idx.types[h.typ], SpecVersion: s.idx.specs[h.spec],
-				Version: time.UnixMicro(h.version).UTC(), DateAdded: time.UnixMicro(h.added).UTC(), Marking: sc.Marking, Publisher: sc.PublisherOrg})
+				Version: time.UnixMicro(h.version).UTC(), DateAdded: time.UnixMicro(h.added).UTC(), Marking: sc.Marking, Publisher: sc.PublisherOrg,
+				Source: s.idx.sourceOf(ci, h.entry)})
 		}
 		if more && len(hits) > 0 {
 			page.Next = makeCursor(secret, fh, hits[len(hits)-1].seq)
@@ -243,7 +247,7 @@ func (s *Service) readBodies(ctx context.Context, l *bodyLog, seqs []int64, item
 	if l != nil {
 		keys := make([]uint64, len(seqs))
 		for i, it := range items {
-			keys[i] = bodyKey(it.STIXID, it.Version.UnixMicro())
+			keys[i] = bodyKey(it.STIXID, it.Version.UnixMicro(), it.DateAdded.UnixMicro())
 		}
 		l.read(seqs, keys, out)
 		for i := range out {
@@ -335,6 +339,14 @@ func filterHash(kind byte, col string, q *Query) [8]byte {
 		added = strconv.FormatInt(q.AddedAfter.UnixMicro(), 10)
 	}
 	w(added)
+	if len(q.Sources) > 0 || len(q.Publishers) > 0 {
+		// Only then: cursors issued before these filters existed stay valid.
+		for _, l := range [][]string{q.Sources, q.Publishers} {
+			l = slices.Clone(l)
+			slices.Sort(l)
+			w(l...)
+		}
+	}
 	var out [8]byte
 	copy(out[:], h.Sum(nil))
 	return out
@@ -899,43 +911,8 @@ func ParseVersions(v string) (VersionFilter, error) {
 // Export writes the objects of a collection that the caller may see as one
 // STIX 2.1 bundle (the latest version of each, or every version), with the
 // TLP marking-definitions they use: the export path (AC-07) goes through
-// the same rule as every other read. It returns the number of objects.
+// the same rule as every other read. It returns the number of objects. The
+// bundle is streamed a page at a time (see export).
 func (s *Service) Export(ctx context.Context, col string, allVersions bool, w io.Writer) (int, error) {
-	q := Query{Limit: MaxPageSize}
-	if allVersions {
-		q.Versions = VersionFilter{All: true}
-	}
-	var objs []*stix.Object
-	seen := map[string]bool{}
-	used := map[bulwark.TLP]bool{}
-	next := ""
-	for {
-		page, err := s.Objects(ctx, col, q, next)
-		if err != nil {
-			return 0, err
-		}
-		for _, it := range page.Items {
-			o, err := stix.ParseObject(it.Body, stix.Limits{})
-			if err != nil {
-				return 0, fmt.Errorf("export %s: %w", it.STIXID, err)
-			}
-			objs = append(objs, o)
-			seen[o.ID()] = true
-			used[it.Marking] = true
-		}
-		if !page.More {
-			break
-		}
-		next = page.Next
-	}
-	for _, t := range bulwark.TLPs {
-		m, _ := stix.ParseMarking(string(t))
-		if d := m.MarkingDefinition(); used[t] && d != nil && !seen[d.ID()] {
-			objs = append(objs, d)
-		}
-	}
-	if err := stix.EncodeBundle(w, stix.NewBundleID(), objs); err != nil {
-		return 0, err
-	}
-	return len(objs), nil
+	return s.export(ctx, col, allVersions, stix.NewBundleID(), MaxPageSize, w)
 }

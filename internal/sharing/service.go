@@ -176,7 +176,7 @@ func (s *Service) fill(ctx context.Context) error {
 		recs := make([]logRecord, 0, len(rows))
 		for i := range rows {
 			if bodies[i] != nil {
-				recs = append(recs, logRecord{seq: rows[i].Seq, key: bodyKey(rows[i].STIXID, rows[i].Version.UnixMicro()), body: bodies[i]})
+				recs = append(recs, logRecord{seq: rows[i].Seq, key: bodyKey(rows[i].STIXID, rows[i].Version.UnixMicro(), rows[i].DateAdded.UnixMicro()), body: bodies[i]})
 			}
 		}
 		if err := l.append(recs); err != nil {

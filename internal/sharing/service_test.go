@@ -40,7 +40,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	w := sharingtest.Open(t, false, sharingtest.Orgs("city", "water", "power", "port", "hospital", "isac"))
+	return newFixtureOn(t, false)
+}
+
+// newFixtureOn builds the fixture on PostgreSQL with pg (skipping when no
+// server answers).
+func newFixtureOn(t *testing.T, pg bool) *fixture {
+	t.Helper()
+	w := sharingtest.Open(t, pg, sharingtest.Orgs("city", "water", "power", "port", "hospital", "isac"))
 	f := &fixture{w: w, city: w.AddUser(t, "city", bulwark.RoleAdmin), water: w.AddUser(t, "water", bulwark.RoleAnalyst),
 		waterViewer: w.AddUser(t, "water", bulwark.RoleViewer), power: w.AddUser(t, "power", bulwark.RoleAnalyst),
 		port: w.AddUser(t, "port", bulwark.RoleAnalyst), hospital: w.AddUser(t, "hospital", bulwark.RoleAnalyst)}
