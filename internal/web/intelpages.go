@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,22 @@ type IntelPage struct {
 	Markings    []TLPBadge
 	Form        IntelForm
 	Error       string
+	// Manage names the communities the caller manages (an administrator
+	// of an owner organization): they get the management forms.
+	Manage map[string]bool
+	// Admin: the caller may try to create a community (the service decides
+	// which administrators may).
+	Admin bool
+	// Access is the current collection's access per member organization,
+	// for its edit form (managers only).
+	Access []AccessRow
+	Saved  string // what was just saved, for the notice
+}
+
+// AccessRow is one member organization's access to a collection.
+type AccessRow struct {
+	Org         string
+	Read, Write bool
 }
 
 // IntelRow is one object the caller may see.
@@ -72,12 +89,35 @@ type IntelObjectPage struct {
 	Row        IntelRow
 	JSON       string
 	Published  bool
+	Deleted    bool
+	// Versions are the versions of the object the caller may see, oldest
+	// first; VersionsNext continues them.
+	Versions     []IntelVersionRow
+	VersionsNext string
+	// CanDelete: some listed version is the caller organization's and the
+	// caller may write the collection.
+	CanDelete bool
+}
+
+// IntelVersionRow is one version of an object as listed.
+type IntelVersionRow struct {
+	Version   string // the exact STIX timestamp, to select it for deletion
+	Modified  string
+	Added     string
+	Publisher string
+	Marking   TLPBadge
+	CanDelete bool
 }
 
 func (h *Handler) intelRoutes() {
 	h.mux.Handle("GET /intel", h.user(h.intel))
 	h.mux.Handle("GET /intel/objects/{collection}/{id}", h.user(h.intelObject))
 	h.mux.Handle("POST /intel/collections/{collection}/publish", h.user(h.publishIntel))
+	h.mux.Handle("POST /intel/communities", h.user(h.createCommunity))
+	h.mux.Handle("POST /intel/communities/{community}", h.user(h.manageCommunity))
+	h.mux.Handle("POST /intel/collections", h.user(h.createCollection))
+	h.mux.Handle("POST /intel/collections/{collection}/edit", h.user(h.editCollection))
+	h.mux.Handle("POST /intel/objects/{collection}/{id}/delete", h.user(h.deleteIntel))
 }
 
 // intelName is an object's name (or a note's abstract) for listing.
@@ -102,7 +142,7 @@ func intelRow(it *sharing.Item) IntelRow {
 }
 
 func (h *Handler) intel(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
-	page := &IntelPage{Base: h.base(r, p, "intel", "Intel"), Form: IntelForm{Kind: "indicator", Marking: bulwark.DefaultTLP}}
+	page := &IntelPage{Base: h.base(r, p, "intel", "Intel"), Form: IntelForm{Kind: "indicator", Marking: bulwark.DefaultTLP}, Saved: savedNotice(r.URL.Query().Get("saved"))}
 	h.showIntel(w, r, p, page, r.URL.Query().Get("c"), r.URL.Query().Get("next"), http.StatusOK)
 }
 
@@ -122,6 +162,14 @@ func (h *Handler) showIntel(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 		h.fail(w, r, p, err)
 		return
 	}
+	// Who manages what is the service's rule (administrators of an owner
+	// organization); the page only decides which forms to offer, and the
+	// service checks every change again.
+	page.Admin = p.Role == bulwark.RoleAdmin
+	page.Manage = map[string]bool{}
+	for _, c := range page.Communities {
+		page.Manage[c.ID] = page.Admin && c.IsOwner(p.Org)
+	}
 	if col == "" {
 		for i := range page.Collections {
 			if page.Collections[i].CanRead {
@@ -137,6 +185,17 @@ func (h *Handler) showIntel(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 	if page.Current, err = h.sharing.FindCollection(ctx, col); err != nil {
 		h.fail(w, r, p, err)
 		return
+	}
+	if page.Current.Access != nil {
+		for _, c := range page.Communities {
+			if c.ID != page.Current.Community {
+				continue
+			}
+			for _, m := range c.Members {
+				a := page.Current.AccessOf(m.Org)
+				page.Access = append(page.Access, AccessRow{Org: m.Org, Read: a.CanRead, Write: a.CanWrite})
+			}
+		}
 	}
 	if page.Current.CanRead {
 		res, err := h.sharing.Objects(ctx, page.Current.ID, sharing.Query{Limit: intelPageSize}, next)
@@ -180,8 +239,199 @@ func (h *Handler) intelObject(w http.ResponseWriter, r *http.Request, p bulwark.
 	if title == "" {
 		title = row.ID
 	}
-	h.render(w, r, http.StatusOK, "intelobject", &IntelObjectPage{Base: h.base(r, p, "intel", title), Collection: col, Row: row,
-		JSON: buf.String(), Published: r.URL.Query().Get("published") != ""})
+	page := &IntelObjectPage{Base: h.base(r, p, "intel", title), Collection: col, Row: row,
+		JSON: buf.String(), Published: r.URL.Query().Get("published") != "", Deleted: r.URL.Query().Get("deleted") != ""}
+	// The versions the caller may see (the service filters them).
+	vs, err := h.sharing.Versions(ctx, col.ID, it.STIXID, sharing.Query{Limit: intelPageSize}, r.URL.Query().Get("vnext"))
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	for _, v := range vs.Items {
+		own := col.CanWrite && v.Publisher == p.Org && p.Org != ""
+		page.CanDelete = page.CanDelete || own
+		page.Versions = append(page.Versions, IntelVersionRow{Version: stix.FormatTimestamp(v.Version), Modified: v.Version.UTC().Format("2006-01-02 15:04:05.000 UTC"),
+			Added: feedTime(v.DateAdded), Publisher: v.Publisher, Marking: badge(v.Marking), CanDelete: own})
+	}
+	if vs.More {
+		page.VersionsNext = vs.Next
+	}
+	h.render(w, r, http.StatusOK, "intelobject", page)
+}
+
+// maxManageBytes caps the community and collection forms (a collection's
+// access form has two boxes per member organization).
+const maxManageBytes = 256 << 10
+
+// savedNotice is the notice shown after a change ("" for none).
+func savedNotice(what string) string {
+	switch what {
+	case "community":
+		return "Community saved."
+	case "collection":
+		return "Collection saved."
+	case "deleted":
+		return "Deleted."
+	}
+	return ""
+}
+
+// refuseIntel shows the intel page with the reason a change was refused,
+// or the error page when the reason is that the thing is not there.
+func (h *Handler) refuseIntel(w http.ResponseWriter, r *http.Request, p bulwark.Principal, col string, err error) {
+	switch bulwark.ErrorCode(err) {
+	case bulwark.EINVALID, bulwark.EFORBIDDEN, bulwark.ECONFLICT:
+		page := &IntelPage{Base: h.base(r, p, "intel", "Intel"), Form: IntelForm{Kind: "indicator", Marking: bulwark.DefaultTLP}, Error: bulwark.ErrorMessage(err)}
+		h.showIntel(w, r, p, page, col, "", httperr.StatusOf(err))
+	default:
+		h.fail(w, r, p, err)
+	}
+}
+
+// createCommunity creates a community; the caller's organization becomes
+// its owner. members lists the other member organizations.
+func (h *Handler) createCommunity(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	if !h.checkPost(w, r, maxManageBytes) {
+		return
+	}
+	c := &bulwark.Community{ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
+		Description: strings.TrimSpace(r.PostFormValue("description"))}
+	for _, org := range splitList(r.PostFormValue("members")) {
+		c.Members = append(c.Members, bulwark.CommunityMember{Org: org})
+	}
+	if err := h.sharing.CreateCommunity(r.Context(), c); err != nil {
+		h.refuseIntel(w, r, p, "", err)
+		return
+	}
+	http.Redirect(w, r, "/intel?saved=community#community-"+url.QueryEscape(c.ID), http.StatusSeeOther)
+}
+
+// manageCommunity applies one change to a community: op is "edit" (name
+// and description), "add" (org, as an owner with owner=1), "remove",
+// "owner" or "member" (org's ownership). The service checks that the
+// caller manages the community; one the caller's organization is not in
+// is not found.
+func (h *Handler) manageCommunity(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	if !h.checkPost(w, r, maxManageBytes) {
+		return
+	}
+	c, err := h.sharing.FindCommunity(r.Context(), r.PathValue("community"))
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	org := strings.TrimSpace(r.PostFormValue("org"))
+	at := slices.IndexFunc(c.Members, func(m bulwark.CommunityMember) bool { return m.Org == org })
+	switch op := r.PostFormValue("op"); op {
+	case "edit":
+		c.Name, c.Description = strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("description"))
+	case "add":
+		switch {
+		case org == "":
+			err = bulwark.Errorf(bulwark.EINVALID, "add a member: give an organization ID")
+		case at >= 0:
+			err = bulwark.Errorf(bulwark.EINVALID, "%s is already a member", bulwark.Abbrev(org, 60))
+		default:
+			c.Members = append(c.Members, bulwark.CommunityMember{Org: org, Owner: r.PostFormValue("owner") == "1"})
+		}
+	case "remove", "owner", "member":
+		if at < 0 {
+			err = bulwark.Errorf(bulwark.EINVALID, "%s is not a member", bulwark.Abbrev(org, 60))
+		} else if op == "remove" {
+			c.Members = slices.Delete(c.Members, at, at+1)
+		} else {
+			c.Members[at].Owner = op == "owner"
+		}
+	default:
+		err = bulwark.Errorf(bulwark.EINVALID, "unknown change %q", bulwark.Abbrev(op, 40))
+	}
+	if err == nil {
+		err = h.sharing.UpdateCommunity(r.Context(), c)
+	}
+	if err != nil {
+		h.refuseIntel(w, r, p, "", err)
+		return
+	}
+	http.Redirect(w, r, "/intel?saved=community#community-"+url.QueryEscape(c.ID), http.StatusSeeOther)
+}
+
+// createCollection adds a collection to a community the caller manages:
+// every member reads it and the owner organizations write it, until its
+// access is edited.
+func (h *Handler) createCollection(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	if !h.checkPost(w, r, maxManageBytes) {
+		return
+	}
+	c := &bulwark.Collection{Community: r.PostFormValue("community"), Title: strings.TrimSpace(r.PostFormValue("title")),
+		Description: strings.TrimSpace(r.PostFormValue("description")), Alias: strings.TrimSpace(r.PostFormValue("alias"))}
+	if err := h.sharing.CreateCollection(r.Context(), c); err != nil {
+		h.refuseIntel(w, r, p, "", err)
+		return
+	}
+	http.Redirect(w, r, "/intel?saved=collection&c="+url.QueryEscape(c.ID), http.StatusSeeOther)
+}
+
+// editCollection changes a collection's title, description, alias and
+// access: read_<org> and write_<org> boxes for each member organization
+// of its community.
+func (h *Handler) editCollection(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	if !h.checkPost(w, r, maxManageBytes) {
+		return
+	}
+	v, err := h.sharing.FindCollection(r.Context(), r.PathValue("collection"))
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	com, err := h.sharing.FindCommunity(r.Context(), v.Community)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	c := v.Collection
+	c.Title, c.Description, c.Alias = strings.TrimSpace(r.PostFormValue("title")), strings.TrimSpace(r.PostFormValue("description")), strings.TrimSpace(r.PostFormValue("alias"))
+	c.Access = []bulwark.CollectionAccess{}
+	for _, m := range com.Members {
+		a := bulwark.CollectionAccess{Org: m.Org, CanRead: r.PostFormValue("read_"+m.Org) == "1", CanWrite: r.PostFormValue("write_"+m.Org) == "1"}
+		if a.CanRead || a.CanWrite {
+			c.Access = append(c.Access, a)
+		}
+	}
+	if err := h.sharing.UpdateCollection(r.Context(), &c); err != nil {
+		h.refuseIntel(w, r, p, v.ID, err)
+		return
+	}
+	// The caller may have closed the collection to its own organization.
+	if _, err := h.sharing.FindCollection(r.Context(), c.ID); err != nil {
+		http.Redirect(w, r, "/intel?saved=collection", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/intel?saved=collection&c="+url.QueryEscape(c.ID), http.StatusSeeOther)
+}
+
+// deleteIntel deletes one version of an object (version: its timestamp)
+// or every version the caller's organization published (version=all).
+// The service decides who may; an object the caller sees no version of
+// is not found.
+func (h *Handler) deleteIntel(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
+	if !h.checkPost(w, r, maxFormBytes) {
+		return
+	}
+	col, id := r.PathValue("collection"), r.PathValue("id")
+	vf, err := sharing.ParseVersions(r.PostFormValue("version"))
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if err := h.sharing.Delete(r.Context(), col, id, sharing.Query{Versions: vf}); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if _, err := h.sharing.Object(r.Context(), col, id, sharing.Query{Limit: 1}, ""); err == nil {
+		http.Redirect(w, r, "/intel/objects/"+url.PathEscape(col)+"/"+url.PathEscape(id)+"?deleted=1", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/intel?saved=deleted&c="+url.QueryEscape(col), http.StatusSeeOther)
 }
 
 // publishIntel publishes one object built from the form (or pasted as
