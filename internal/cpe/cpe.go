@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"bulwark"
 )
 
 // Attr is the index of an attribute in a Name.
@@ -97,7 +99,7 @@ func Parse(s string) (Name, error) {
 	case hasPrefixFold(s, uriPrefix):
 		return parseURI(s)
 	}
-	return Name{}, fmt.Errorf("cpe: %q is not a CPE name: it must start with cpe:2.3: (formatted string) or cpe:/ (URI)", truncate(s))
+	return Name{}, fmt.Errorf("cpe: %q is not a CPE name: it must start with cpe:2.3: (formatted string) or cpe:/ (URI)", bulwark.Abbrev(s, 120))
 }
 
 // MustParse is Parse for names known to be valid (tests, tables); it
@@ -117,11 +119,11 @@ func parseFS(s string) (Name, error) {
 	for {
 		end := colon(rest)
 		if i == len(n) {
-			return Name{}, fmt.Errorf("cpe: %q has more than 11 components after cpe:2.3:", truncate(s))
+			return Name{}, fmt.Errorf("cpe: %q has more than 11 components after cpe:2.3:", bulwark.Abbrev(s, 120))
 		}
 		v, err := canonFS(Attr(i), rest[:end])
 		if err != nil {
-			return Name{}, fmt.Errorf("cpe: %q: %w", truncate(s), err)
+			return Name{}, fmt.Errorf("cpe: %q: %w", bulwark.Abbrev(s, 120), err)
 		}
 		n[i] = v
 		i++
@@ -131,7 +133,7 @@ func parseFS(s string) (Name, error) {
 		rest = rest[end+1:]
 	}
 	if i != len(n) {
-		return Name{}, fmt.Errorf("cpe: %q has %d components after cpe:2.3:, want 11 (part:vendor:product:version:update:edition:language:sw_edition:target_sw:target_hw:other; use * for any)", truncate(s), i)
+		return Name{}, fmt.Errorf("cpe: %q has %d components after cpe:2.3:, want 11 (part:vendor:product:version:update:edition:language:sw_edition:target_sw:target_hw:other; use * for any)", bulwark.Abbrev(s, 120), i)
 	}
 	return n, nil
 }
@@ -158,7 +160,7 @@ type AttrError struct {
 }
 
 func (e *AttrError) Error() string {
-	return fmt.Sprintf("%s %q (component %d): %s", e.Attr, truncate(e.Value), int(e.Attr)+1, e.Why)
+	return fmt.Sprintf("%s %q (component %d): %s", e.Attr, bulwark.Abbrev(e.Value, 120), int(e.Attr)+1, e.Why)
 }
 
 // canonFS checks one FS component and returns its canonical form. It
@@ -285,7 +287,7 @@ func parseURI(s string) (Name, error) {
 	rest := s[len(uriPrefix):]
 	comps := strings.Split(rest, ":")
 	if len(comps) > 7 {
-		return Name{}, fmt.Errorf("cpe: %q has %d components after cpe:/, want at most 7 (part:vendor:product:version:update:edition:language)", truncate(s), len(comps))
+		return Name{}, fmt.Errorf("cpe: %q has %d components after cpe:/, want at most 7 (part:vendor:product:version:update:edition:language)", bulwark.Abbrev(s, 120), len(comps))
 	}
 	var raw [11]string
 	var set [11]bool
@@ -293,7 +295,7 @@ func parseURI(s string) (Name, error) {
 		if i == int(Edition) && strings.HasPrefix(c, "~") {
 			packed := strings.Split(c, "~")
 			if len(packed) != 6 {
-				return Name{}, fmt.Errorf("cpe: %q: packed edition %q has %d fields, want 5 (~edition~sw_edition~target_sw~target_hw~other)", truncate(s), truncate(c), len(packed)-1)
+				return Name{}, fmt.Errorf("cpe: %q: packed edition %q has %d fields, want 5 (~edition~sw_edition~target_sw~target_hw~other)", bulwark.Abbrev(s, 120), bulwark.Abbrev(c, 120), len(packed)-1)
 			}
 			for j, a := range [...]Attr{Edition, SWEdition, TargetSW, TargetHW, Other} {
 				raw[a], set[a] = packed[j+1], true
@@ -314,7 +316,7 @@ func parseURI(s string) (Name, error) {
 		}
 		v, err := decodeURI(Attr(a), raw[a])
 		if err != nil {
-			return Name{}, fmt.Errorf("cpe: %q: %w", truncate(s), err)
+			return Name{}, fmt.Errorf("cpe: %q: %w", bulwark.Abbrev(s, 120), err)
 		}
 		n[a] = v
 	}
@@ -536,14 +538,6 @@ func allOf(s string, f func(byte) bool) bool {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// truncate keeps error messages about hostile input short.
-func truncate(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "..."
-	}
-	return s
 }
 
 // Split splits a CPE 2.3 formatted string at its colons that are not

@@ -3,6 +3,8 @@ package purl
 import (
 	"strings"
 	"testing"
+
+	"bulwark"
 )
 
 func FuzzParse(f *testing.F) {
@@ -32,7 +34,7 @@ func FuzzParse(f *testing.F) {
 		}
 		q, err := Parse(c)
 		if err != nil {
-			t.Fatalf("Parse(%q).String() = %q does not parse: %v", truncate(s), truncate(c), err)
+			t.Fatalf("Parse(%q).String() = %q does not parse: %v", bulwark.Abbrev(s, 120), bulwark.Abbrev(c, 120), err)
 		}
 		if !equal(p, q) {
 			t.Fatalf("round trip of %q: %+v, then %q gives %+v", s, p, c, q)

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/package-url/packageurl-go"
+
+	"bulwark"
 )
 
 // MaxLen bounds the length of a purl Parse accepts. Real purls, even
@@ -39,11 +41,11 @@ func Parse(s string) (PURL, error) {
 		return PURL{}, fmt.Errorf("purl: %d bytes long, more than %d", len(s), MaxLen)
 	}
 	if !strings.HasPrefix(strings.ToLower(s[:min(len(s), 4)]), "pkg:") {
-		return PURL{}, fmt.Errorf("purl: %q must start with pkg:", truncate(s))
+		return PURL{}, fmt.Errorf("purl: %q must start with pkg:", bulwark.Abbrev(s, 120))
 	}
 	p, err := packageurl.FromString(s)
 	if err != nil {
-		return PURL{}, fmt.Errorf("purl: %q: %w", truncate(s), err)
+		return PURL{}, fmt.Errorf("purl: %q: %w", bulwark.Abbrev(s, 120), err)
 	}
 	out := PURL{
 		Type:      p.Type,
@@ -103,12 +105,4 @@ func (p PURL) String() string {
 func (p PURL) Key() string {
 	u := packageurl.NewPackageURL(p.Type, p.Namespace, p.Name, "", nil, "")
 	return strings.TrimPrefix(u.ToString(), "pkg:")
-}
-
-// truncate keeps error messages about hostile input short.
-func truncate(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "..."
-	}
-	return s
 }

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"strings"
 	"testing"
+
+	"bulwark"
 )
 
 func TestParse(t *testing.T) {
@@ -89,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 	} {
 		_, err := Parse(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.why) || !strings.HasPrefix(err.Error(), "purl: ") {
-			t.Errorf("Parse(%q) error = %v, want one saying %q", truncate(tc.in), err, tc.why)
+			t.Errorf("Parse(%q) error = %v, want one saying %q", bulwark.Abbrev(tc.in, 120), err, tc.why)
 		}
 	}
 }

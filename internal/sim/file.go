@@ -205,7 +205,7 @@ func ParseScenario(r io.Reader, name string) (*Scenario, error) {
 		}
 		if ev.Name != "" {
 			if l, dup := seen[ev.Name]; dup {
-				return nil, fileErr(name, ef.line, "event %d: event name %q is used twice (first at line %d): names key the draws and the patches", i+1, truncate(ev.Name), l)
+				return nil, fileErr(name, ef.line, "event %d: event name %q is used twice (first at line %d): names key the draws and the patches", i+1, bulwark.Abbrev(ev.Name, 64), l)
 			}
 			seen[ev.Name] = ef.line
 		}
@@ -234,7 +234,7 @@ func (ef *eventFile) event(name string, i int) (Event, error) {
 	}
 	for _, id := range ef.Nodes {
 		if !bulwark.ValidID(id) {
-			return ev, bad(0, "node %q is not a valid identifier", truncate(id))
+			return ev, bad(0, "node %q is not a valid identifier", bulwark.Abbrev(id, 64))
 		}
 	}
 	ev.Nodes = ef.Nodes
@@ -318,7 +318,7 @@ func ParseOptions(r io.Reader, name string) ([]Option, error) {
 			return nil, bad(0, "a name of one line (at most 200 characters) is required")
 		}
 		if l, dup := seen[of.Name]; dup {
-			return nil, bad(0, "name %q is used twice (first at line %d)", truncate(of.Name), l)
+			return nil, bad(0, "name %q is used twice (first at line %d)", bulwark.Abbrev(of.Name, 64), l)
 		}
 		seen[of.Name] = line
 		op := Option{Name: of.Name, Backups: of.Backups, Protect: of.Protect}
@@ -336,7 +336,7 @@ func ParseOptions(r io.Reader, name string) ([]Option, error) {
 			}
 			for _, id := range list {
 				if !bulwark.ValidID(id) {
-					return bad(0, "%s: node %q is not a valid identifier", field, truncate(id))
+					return bad(0, "%s: node %q is not a valid identifier", field, bulwark.Abbrev(id, 64))
 				}
 			}
 			return nil
@@ -355,7 +355,7 @@ func ParseOptions(r io.Reader, name string) ([]Option, error) {
 		op.AddCrews = of.AddCrews
 		for j, fa := range of.Faster {
 			if !bulwark.ValidID(fa.Node) {
-				return nil, bad(0, "faster %d: node %q is not a valid identifier", j+1, truncate(fa.Node))
+				return nil, bad(0, "faster %d: node %q is not a valid identifier", j+1, bulwark.Abbrev(fa.Node, 64))
 			}
 			if !(fa.Factor > 0 && fa.Factor <= 100) {
 				return nil, bad(0, "faster %d: factor %g must be within (0, 100] (0.5 halves the restore time)", j+1, fa.Factor)
@@ -400,18 +400,18 @@ var goalRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s+of\s+(?:the\s+)
 func ParseGoal(s string) (Goal, error) {
 	m := goalRE.FindStringSubmatch(s)
 	if m == nil {
-		return Goal{}, bulwark.Errorf(bulwark.EINVALID, `goal %q: write it as "90%% of critical services within 24h"`, truncate(s))
+		return Goal{}, bulwark.Errorf(bulwark.EINVALID, `goal %q: write it as "90%% of critical services within 24h"`, bulwark.Abbrev(s, 64))
 	}
 	share, err := strconv.ParseFloat(m[1], 64)
 	if err != nil || share > 100 {
-		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: the share must be within 0..100%%", truncate(s))
+		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: the share must be within 0..100%%", bulwark.Abbrev(s, 64))
 	}
 	h, err := parseHours(m[2])
 	if err != nil {
-		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: %v", truncate(s), err)
+		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: %v", bulwark.Abbrev(s, 64), err)
 	}
 	if h > maxHorizon {
-		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: beyond ten years", truncate(s))
+		return Goal{}, bulwark.Errorf(bulwark.EINVALID, "goal %q: beyond ten years", bulwark.Abbrev(s, 64))
 	}
 	return Goal{Share: share / 100, Within: h}, nil
 }
@@ -424,7 +424,7 @@ func parseHours(s string) (float64, error) {
 	}
 	d, err := citymodel.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("duration %q: %v (write 12h, 3d, 1d12h or 90m)", truncate(s), err)
+		return 0, fmt.Errorf("duration %q: %v (write 12h, 3d, 1d12h or 90m)", bulwark.Abbrev(s, 64), err)
 	}
 	return d.Hours(), nil
 }
@@ -479,7 +479,7 @@ func nodeDist(n *yaml.Node) (Dist, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		if _, dup := fields[k]; dup {
-			return Dist{}, fmt.Errorf("line %d: %s given twice", n.Content[i].Line, truncate(k))
+			return Dist{}, fmt.Errorf("line %d: %s given twice", n.Content[i].Line, bulwark.Abbrev(k, 64))
 		}
 		fields[k] = n.Content[i+1]
 	}
@@ -494,7 +494,7 @@ func nodeDist(n *yaml.Node) (Dist, error) {
 		"lognormal":  {"median", "sigma"},
 	}[kind]
 	if want == nil {
-		return Dist{}, fmt.Errorf("kind must be fixed, uniform, triangular or lognormal, got %q", truncate(kind))
+		return Dist{}, fmt.Errorf("kind must be fixed, uniform, triangular or lognormal, got %q", bulwark.Abbrev(kind, 64))
 	}
 	allowed := map[string]bool{"kind": true}
 	for _, k := range want {
@@ -508,7 +508,7 @@ func nodeDist(n *yaml.Node) (Dist, error) {
 	}
 	for k := range fields {
 		if !allowed[k] {
-			return Dist{}, fmt.Errorf("a %s distribution has no field %q (it takes %s)", kind, truncate(k), strings.Join(want, ", "))
+			return Dist{}, fmt.Errorf("a %s distribution has no field %q (it takes %s)", kind, bulwark.Abbrev(k, 64), strings.Join(want, ", "))
 		}
 	}
 	hours := func(k string) (float64, error) {

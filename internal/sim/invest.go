@@ -121,7 +121,7 @@ func (op *Option) apply(g *depgraph.Graph, cfg Config, base *Model, s *Scenario)
 		}
 		x, ok := g.Lookup(id)
 		if !ok {
-			return Recovery{}, bulwark.Errorf(bulwark.EINVALID, "unknown node %q", truncate(id))
+			return Recovery{}, bulwark.Errorf(bulwark.EINVALID, "unknown node %q", bulwark.Abbrev(id, 64))
 		}
 		return base.recs[base.rec[x]], nil
 	}
@@ -138,7 +138,7 @@ func (op *Option) apply(g *depgraph.Graph, cfg Config, base *Model, s *Scenario)
 	}
 	for _, f := range op.Faster {
 		if !(f.Factor > 0) || math.IsInf(f.Factor, 0) {
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "faster restoration of %q: factor %g must be positive", truncate(f.Node), f.Factor)
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "faster restoration of %q: factor %g must be positive", bulwark.Abbrev(f.Node, 64), f.Factor)
 		}
 		r, err := eff(f.Node)
 		if err != nil {
@@ -177,14 +177,14 @@ func (op *Option) apply(g *depgraph.Graph, cfg Config, base *Model, s *Scenario)
 	for _, id := range op.Protect {
 		x, ok := g.Lookup(id)
 		if !ok {
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "protect: unknown node %q", truncate(id))
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "protect: unknown node %q", bulwark.Abbrev(id, 64))
 		}
 		never[x] = true
 	}
 	drop := map[int]map[int32]bool{}
 	for _, p := range op.Patch {
 		if p.Select != nil {
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch of %q: selector not resolved against the city (see ResolveOptions)", truncate(p.Event))
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch of %q: selector not resolved against the city (see ResolveOptions)", bulwark.Abbrev(p.Event, 64))
 		}
 		found := false
 		for i, ev := range s.Events {
@@ -198,13 +198,13 @@ func (op *Option) apply(g *depgraph.Graph, cfg Config, base *Model, s *Scenario)
 			for _, id := range p.Nodes {
 				x, ok := g.Lookup(id)
 				if !ok {
-					return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch: unknown node %q", truncate(id))
+					return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch: unknown node %q", bulwark.Abbrev(id, 64))
 				}
 				drop[i][x] = true
 			}
 		}
 		if !found {
-			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch: no scenario event named %q", truncate(p.Event))
+			return nil, nil, bulwark.Errorf(bulwark.EINVALID, "patch: no scenario event named %q", bulwark.Abbrev(p.Event, 64))
 		}
 	}
 	c, err := m.compile(s, drop, never)

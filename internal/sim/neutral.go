@@ -92,7 +92,7 @@ func (l *lineReader) next() ([]string, error) {
 		for f := range bytes.SplitSeq(b, []byte{'\t'}) {
 			s, ok := unescapeField(f)
 			if !ok {
-				return nil, l.errf("field %q has a %% not followed by 25, 09, 0A or 0D", truncate(string(f)))
+				return nil, l.errf("field %q has a %% not followed by 25, 09, 0A or 0D", bulwark.Abbrev(string(f), 64))
 			}
 			l.fields = append(l.fields, s)
 		}
@@ -118,10 +118,10 @@ func (l *lineReader) header(magic string) error {
 		return err
 	}
 	if f[0] != magic {
-		return l.errf("expected the header %q, got %q: not a %s file", magic, truncate(f[0]), magic)
+		return l.errf("expected the header %q, got %q: not a %s file", magic, bulwark.Abbrev(f[0], 64), magic)
 	}
 	if len(f) != 2 || f[1] != neutralV {
-		return l.errf("unsupported %s version %q (this Bulwark reads version %s)", magic, truncate(strings.Join(f[1:], " ")), neutralV)
+		return l.errf("unsupported %s version %q (this Bulwark reads version %s)", magic, bulwark.Abbrev(strings.Join(f[1:], " "), 64), neutralV)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (l *lineReader) header(magic string) error {
 func (l *lineReader) end() error {
 	f, err := l.next()
 	if err == nil {
-		return l.errf("unexpected %q record after the end line", truncate(f[0]))
+		return l.errf("unexpected %q record after the end line", bulwark.Abbrev(f[0], 64))
 	}
 	if errors.Is(err, io.EOF) {
 		return nil
@@ -147,7 +147,7 @@ func (l *lineReader) truncated(what string) error {
 func (l *lineReader) float(s, what string) (float64, error) {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return 0, l.errf("%s %q is not a finite number ≥ 0", what, truncate(s))
+		return 0, l.errf("%s %q is not a finite number ≥ 0", what, bulwark.Abbrev(s, 64))
 	}
 	return v, nil
 }
@@ -156,7 +156,7 @@ func (l *lineReader) float(s, what string) (float64, error) {
 func (l *lineReader) integer(s, what string, lo, hi int64) (int64, error) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < lo || v > hi {
-		return 0, l.errf("%s %q is not an integer within %d..%d", what, truncate(s), lo, hi)
+		return 0, l.errf("%s %q is not an integer within %d..%d", what, bulwark.Abbrev(s, 64), lo, hi)
 	}
 	return v, nil
 }
@@ -169,7 +169,7 @@ func (l *lineReader) flag(s, what string) (bool, error) {
 	case "1":
 		return true, nil
 	}
-	return false, l.errf("%s %q must be 0 or 1", what, truncate(s))
+	return false, l.errf("%s %q must be 0 or 1", what, bulwark.Abbrev(s, 64))
 }
 
 // escapeField makes s safe for a tab-separated field: %, tab, LF and CR
@@ -245,7 +245,7 @@ func (l *lineReader) dist(s, what string) (Dist, error) {
 	want := map[string]int{"fixed": 2, "uniform": 3, "triangular": 4, "lognormal": 4}
 	n, ok := want[parts[0]]
 	if !ok || len(parts) != n {
-		return Dist{}, l.errf("%s %q is not fixed:H, uniform:MIN:MAX, triangular:MIN:MODE:MAX or lognormal:MEDIAN:SIGMA:MAX", what, truncate(s))
+		return Dist{}, l.errf("%s %q is not fixed:H, uniform:MIN:MAX, triangular:MIN:MODE:MAX or lognormal:MEDIAN:SIGMA:MAX", what, bulwark.Abbrev(s, 64))
 	}
 	v := make([]float64, n-1)
 	for i, p := range parts[1:] {

@@ -178,7 +178,7 @@ func NewDrawsReader(r io.Reader, name string, m *Model) (*DrawsReader, error) {
 			return nil, err
 		}
 		if f[0] != key {
-			return nil, l.errf("expected the %s line, got %q (the header is name, nodes, horizon, goal, seed, trials, event...)", key, truncate(f[0]))
+			return nil, l.errf("expected the %s line, got %q (the header is name, nodes, horizon, goal, seed, trials, event...)", key, bulwark.Abbrev(f[0], 64))
 		}
 		return f, l.want(f, n, layout)
 	}
@@ -223,7 +223,7 @@ func NewDrawsReader(r io.Reader, name string, m *Model) (*DrawsReader, error) {
 		return nil, err
 	}
 	if h.Seed, err = strconv.ParseUint(f[1], 10, 64); err != nil {
-		return nil, l.errf("seed %q is not an unsigned 64-bit integer", truncate(f[1]))
+		return nil, l.errf("seed %q is not an unsigned 64-bit integer", bulwark.Abbrev(f[1], 64))
 	}
 	if f, err = field("trials", 2, "trials COUNT"); err != nil {
 		return nil, err
@@ -252,7 +252,7 @@ func NewDrawsReader(r io.Reader, name string, m *Model) (*DrawsReader, error) {
 			return nil, l.errf("more than %d events", 1<<20)
 		}
 		if f[1] != strconv.Itoa(len(h.Events)) {
-			return nil, l.errf("event index %q: events are numbered 0, 1, 2... in order; expected %d", truncate(f[1]), len(h.Events))
+			return nil, l.errf("event index %q: events are numbered 0, 1, 2... in order; expected %d", bulwark.Abbrev(f[1], 64), len(h.Events))
 		}
 		ev := DrawsEvent{Name: f[2]}
 		switch f[3] {
@@ -260,7 +260,7 @@ func NewDrawsReader(r io.Reader, name string, m *Model) (*DrawsReader, error) {
 		case "self":
 			ev.External = true
 		default:
-			return nil, l.errf("event %s: %q must be crew (restored by crews) or self (comes back by itself)", f[1], truncate(f[3]))
+			return nil, l.errf("event %s: %q must be crew (restored by crews) or self (comes back by itself)", f[1], bulwark.Abbrev(f[3], 64))
 		}
 		h.Events = append(h.Events, ev)
 	}
@@ -290,7 +290,7 @@ func (d *DrawsReader) Next(td *TrialDraws) error {
 		return io.EOF
 	}
 	if f[0] != "trial" {
-		return l.errf("expected a trial or the end line, got %q", truncate(f[0]))
+		return l.errf("expected a trial or the end line, got %q", bulwark.Abbrev(f[0], 64))
 	}
 	if err := l.want(f, 2, "trial INDEX"); err != nil {
 		return err
@@ -299,7 +299,7 @@ func (d *DrawsReader) Next(td *TrialDraws) error {
 		return l.errf("more trials than the %d the header announces", h.Trials)
 	}
 	if f[1] != strconv.Itoa(d.next) {
-		return l.errf("trial %q: trials are numbered 0, 1, 2... in order; expected %d", truncate(f[1]), d.next)
+		return l.errf("trial %q: trials are numbered 0, 1, 2... in order; expected %d", bulwark.Abbrev(f[1], 64), d.next)
 	}
 	td.reset(d.next)
 	var cur *EventDraws
@@ -361,7 +361,7 @@ func (d *DrawsReader) Next(td *TrialDraws) error {
 			}
 			x, ok := g.Lookup(f[1])
 			if !ok {
-				return l.errf("hit of unknown node %q", truncate(f[1]))
+				return l.errf("hit of unknown node %q", bulwark.Abbrev(f[1], 64))
 			}
 			if x <= lastHit {
 				return l.errf("hit of %q after %q: an event's hits come in increasing ID order, each once", f[1], g.ID(lastHit))
@@ -383,7 +383,7 @@ func (d *DrawsReader) Next(td *TrialDraws) error {
 			}
 			cur.Hits = append(cur.Hits, HitDraw{Node: x, Restore: rt})
 		default:
-			return l.errf("unknown record %q in a trial (want start or hit)", truncate(f[0]))
+			return l.errf("unknown record %q in a trial (want start or hit)", bulwark.Abbrev(f[0], 64))
 		}
 	}
 }

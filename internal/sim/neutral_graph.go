@@ -91,7 +91,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 	lookup := func(id, what string) (int32, error) {
 		i, ok := slices.BinarySearch(ids, id)
 		if !ok {
-			return 0, l.errf("%s %q is not a node of the file (nodes come before groups and edges)", what, truncate(id))
+			return 0, l.errf("%s %q is not a node of the file (nodes come before groups and edges)", what, bulwark.Abbrev(id, 64))
 		}
 		return int32(i), nil
 	}
@@ -108,7 +108,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 		}
 		sec, ok := order[f[0]]
 		if !ok {
-			return nil, Config{}, l.errf("unknown record %q (want recovery, crews, node, group, edge or end)", truncate(f[0]))
+			return nil, Config{}, l.errf("unknown record %q (want recovery, crews, node, group, edge or end)", bulwark.Abbrev(f[0], 64))
 		}
 		if sec < section {
 			return nil, Config{}, l.errf("%s record after the %s records: the order is recovery, crews, node, group, edge, end", f[0], sectionName(section))
@@ -123,7 +123,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 				return nil, Config{}, l.errf("more than %d recovery profiles", math.MaxUint16)
 			}
 			if f[1] != strconv.Itoa(len(cfg.Profiles)) {
-				return nil, Config{}, l.errf("recovery index %q: profiles are numbered 0, 1, 2... in order; expected %d", truncate(f[1]), len(cfg.Profiles))
+				return nil, Config{}, l.errf("recovery index %q: profiles are numbered 0, 1, 2... in order; expected %d", bulwark.Abbrev(f[1], 64), len(cfg.Profiles))
 			}
 			rec := Recovery{Skill: f[2]}
 			if rec.Backups, err = l.flag(f[3], "backups"); err != nil {
@@ -146,7 +146,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 			}
 			k := pk{f[1], f[2]}
 			if crews[k] {
-				return nil, Config{}, l.errf("second crews record for owner %q and skill %q", truncate(f[1]), truncate(f[2]))
+				return nil, Config{}, l.errf("second crews record for owner %q and skill %q", bulwark.Abbrev(f[1], 64), bulwark.Abbrev(f[2], 64))
 			}
 			crews[k] = true
 			cfg.Crews = append(cfg.Crews, Crew{Owner: f[1], Skill: f[2], Count: int(n)})
@@ -159,14 +159,14 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 			}
 			id := f[1]
 			if !bulwark.ValidID(id) {
-				return nil, Config{}, l.errf("invalid node ID %q", truncate(id))
+				return nil, Config{}, l.errf("invalid node ID %q", bulwark.Abbrev(id, 64))
 			}
 			if len(ids) > 0 && id <= ids[len(ids)-1] {
 				return nil, Config{}, l.errf("node %q after %q: nodes must be in strictly increasing ID order (byte order), each once", id, ids[len(ids)-1])
 			}
 			kind, ok := bulwark.ParseNodeKind(f[2])
 			if !ok {
-				return nil, Config{}, l.errf("node %q: unknown kind %q (want service, system or asset)", id, truncate(f[2]))
+				return nil, Config{}, l.errf("node %q: unknown kind %q (want service, system or asset)", id, bulwark.Abbrev(f[2], 64))
 			}
 			if len(cfg.Profiles) == 0 {
 				return nil, Config{}, l.errf("node record before any recovery record: at least one recovery profile is needed")
@@ -177,7 +177,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 			}
 			prio, err := strconv.ParseUint(f[5], 10, 64)
 			if err != nil {
-				return nil, Config{}, l.errf("node %q: priority %q is not an integer within 0..%d", id, truncate(f[5]), uint64(math.MaxUint64))
+				return nil, Config{}, l.errf("node %q: priority %q is not an integer within 0..%d", id, bulwark.Abbrev(f[5], 64), uint64(math.MaxUint64))
 			}
 			pop, err := l.integer(f[6], "population", 0, math.MaxInt64)
 			if err != nil {
@@ -226,7 +226,7 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 			}
 			k := pk{f[1], f[2]}
 			if _, dup := groups[k]; dup {
-				return nil, Config{}, l.errf("second group %q of %q", truncate(f[2]), f[1])
+				return nil, Config{}, l.errf("second group %q of %q", bulwark.Abbrev(f[2], 64), f[1])
 			}
 			groups[k] = len(d.Groups)
 			d.Groups = append(d.Groups, bulwark.GraphGroup{Owner: int64(o) + 1, ID: f[2], Need: int(need)})
@@ -262,12 +262,12 @@ func ReadGraph(r io.Reader, name string) (*depgraph.Graph, Config, error) {
 			case "soft":
 				e.Kind = bulwark.Soft
 			default:
-				return nil, Config{}, l.errf("edge kind %q: want hard or soft", truncate(f[3]))
+				return nil, Config{}, l.errf("edge kind %q: want hard or soft", bulwark.Abbrev(f[3], 64))
 			}
 			if e.Group != "" {
 				gi, ok := groups[pk{f[1], e.Group}]
 				if !ok {
-					return nil, Config{}, l.errf("edge from %q names group %q, which no group record of %q declares", f[1], truncate(e.Group), f[1])
+					return nil, Config{}, l.errf("edge from %q names group %q, which no group record of %q declares", f[1], bulwark.Abbrev(e.Group, 64), f[1])
 				}
 				gSize[gi]++
 			}

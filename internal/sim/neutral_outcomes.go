@@ -102,13 +102,13 @@ func (o *OutcomesReader) Next(rec *OutcomeRecord) error {
 		return io.EOF
 	}
 	if f[0] != "trial" {
-		return l.errf("expected a trial or the end line, got %q", truncate(f[0]))
+		return l.errf("expected a trial or the end line, got %q", bulwark.Abbrev(f[0], 64))
 	}
 	if err := l.want(f, 5, "trial INDEX LOSS GOAL FAILED"); err != nil {
 		return err
 	}
 	if f[1] != strconv.Itoa(o.next) {
-		return l.errf("trial %q: trials are numbered 0, 1, 2... in order; expected %d", truncate(f[1]), o.next)
+		return l.errf("trial %q: trials are numbered 0, 1, 2... in order; expected %d", bulwark.Abbrev(f[1], 64), o.next)
 	}
 	*rec = OutcomeRecord{Trial: o.next, Down: rec.Down[:0], Line: l.line}
 	if rec.Loss, err = l.float(f[2], "loss"); err != nil {
@@ -137,7 +137,7 @@ func (o *OutcomesReader) Next(rec *OutcomeRecord) error {
 			return err
 		}
 		if n := len(rec.Down); n > 0 && f[1] <= rec.Down[n-1].ID {
-			return l.errf("service %q after %q: a trial's services come in increasing ID order, each once", truncate(f[1]), rec.Down[n-1].ID)
+			return l.errf("service %q after %q: a trial's services come in increasing ID order, each once", bulwark.Abbrev(f[1], 64), rec.Down[n-1].ID)
 		}
 		if len(rec.Down) >= 1<<24 {
 			return l.errf("more than %d services in one trial", 1<<24)
@@ -150,7 +150,7 @@ func (o *OutcomesReader) Next(rec *OutcomeRecord) error {
 			return err
 		}
 		if sd.Down == 0 || sd.Longest == 0 || sd.Longest > sd.Down {
-			return l.errf("service %q: hours down %g and longest outage %g must be positive, the longest no more than the sum", truncate(f[1]), sd.Down, sd.Longest)
+			return l.errf("service %q: hours down %g and longest outage %g must be positive, the longest no more than the sum", bulwark.Abbrev(f[1], 64), sd.Down, sd.Longest)
 		}
 		rec.Down = append(rec.Down, sd)
 	}

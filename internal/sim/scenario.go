@@ -96,7 +96,7 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		at := fmt.Sprintf("/events/%d", i)
 		if ev.Name != "" {
 			if names[ev.Name] {
-				return nil, bad(at+"/name", "duplicate event name %q", truncate(ev.Name))
+				return nil, bad(at+"/name", "duplicate event name %q", bulwark.Abbrev(ev.Name, 64))
 			}
 			names[ev.Name] = true
 		}
@@ -126,7 +126,7 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		for j, id := range ev.Nodes {
 			x, ok := m.g.Lookup(id)
 			if !ok {
-				return nil, bad(fmt.Sprintf("%s/nodes/%d", at, j), "unknown node %q", truncate(id))
+				return nil, bad(fmt.Sprintf("%s/nodes/%d", at, j), "unknown node %q", bulwark.Abbrev(id, 64))
 			}
 			if never[x] || drop[i][x] {
 				continue
@@ -142,13 +142,6 @@ func (m *Model) compile(s *Scenario, drop map[int]map[int32]bool, never map[int3
 		c.events = append(c.events, ce)
 	}
 	return c, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }
 
 // prob returns the event's probability in a trial.

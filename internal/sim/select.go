@@ -59,12 +59,12 @@ func (s *Selector) check(where string) error {
 	}
 	for name, id := range map[string]string{"system": s.System, "owner": s.Owner, "cve": s.CVE} {
 		if id != "" && !bulwark.ValidID(id) {
-			return bulwark.Errorf(bulwark.EINVALID, "%s: %s %q is not a valid identifier", where, name, truncate(id))
+			return bulwark.Errorf(bulwark.EINVALID, "%s: %s %q is not a valid identifier", where, name, bulwark.Abbrev(id, 64))
 		}
 	}
 	for name, v := range map[string]string{"kind": s.Kind, "zone": s.Zone} {
 		if len(v) > bulwark.MaxIDLen || strings.ContainsAny(v, "\x00\n\r") {
-			return bulwark.Errorf(bulwark.EINVALID, "%s: %s %q is not a valid name", where, name, truncate(v))
+			return bulwark.Errorf(bulwark.EINVALID, "%s: %s %q is not a valid name", where, name, bulwark.Abbrev(v, 64))
 		}
 	}
 	if s.EPSS && s.CVE == "" {
@@ -188,7 +188,7 @@ func ResolveScenario(ctx context.Context, src CityReader, s *Scenario) error {
 		if ev.Select == nil {
 			continue
 		}
-		where := fmt.Sprintf("event %d (%q)", i+1, truncate(ev.Name))
+		where := fmt.Sprintf("event %d (%q)", i+1, bulwark.Abbrev(ev.Name, 64))
 		key := *ev.Select
 		key.EPSS = false
 		ids, ok := seen[key]
@@ -227,7 +227,7 @@ func ResolveOptions(ctx context.Context, src CityReader, opts []Option) error {
 			if p.Select == nil {
 				continue
 			}
-			where := fmt.Sprintf("option %d (%q): patch %d", i+1, truncate(opts[i].Name), j+1)
+			where := fmt.Sprintf("option %d (%q): patch %d", i+1, bulwark.Abbrev(opts[i].Name, 64), j+1)
 			ids, err := Select(ctx, src, p.Select)
 			if err != nil {
 				return fmt.Errorf("%s: %w", where, err)
@@ -253,7 +253,7 @@ func (s *Selector) String() string {
 	var parts []string
 	for _, kv := range [][2]string{{"kind", s.Kind}, {"zone", s.Zone}, {"system", s.System}, {"owner", s.Owner}, {"cve", s.CVE}} {
 		if kv[1] != "" {
-			parts = append(parts, kv[0]+": "+truncate(kv[1]))
+			parts = append(parts, kv[0]+": "+bulwark.Abbrev(kv[1], 64))
 		}
 	}
 	if s.KEV {

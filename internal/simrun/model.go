@@ -85,7 +85,7 @@ func Resolve(ctx context.Context, st bulwark.Store, g *depgraph.Graph, s *sim.Sc
 		for _, id := range ev.Nodes {
 			if _, ok := g.Lookup(id); !ok {
 				return bulwark.Errorf(bulwark.EINVALID, "scenario.yaml: event %d (%q): unknown node %q: no service, system or asset of the city has this ID",
-					i+1, cut(ev.Name, 200), cut(id, 200))
+					i+1, bulwark.Truncate(ev.Name, 200), bulwark.Truncate(id, 200))
 			}
 		}
 	}

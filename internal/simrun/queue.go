@@ -271,7 +271,7 @@ func (s *Service) sweep(ctx context.Context) {
 			case j.State == rivertype.JobStateDiscarded || j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateCompleted:
 				why = fmt.Sprintf("its job ended (%s) without finishing the run", j.State)
 				if n := len(j.Errors); n > 0 {
-					why += ": " + cut(j.Errors[n-1].Error, 500)
+					why += ": " + bulwark.Truncate(j.Errors[n-1].Error, 500)
 				}
 			}
 		}

@@ -114,7 +114,7 @@ func check(req *Request) (*parsed, error) {
 		}
 	case bulwark.SimSimulate, bulwark.SimInvest:
 	default:
-		return nil, bulwark.Errorf(bulwark.EINVALID, "kind %q: use simulate or invest", cut(string(req.Kind), 40))
+		return nil, bulwark.Errorf(bulwark.EINVALID, "kind %q: use simulate or invest", bulwark.Truncate(string(req.Kind), 40))
 	}
 	if req.Trials == 0 {
 		req.Trials = DefaultTrials
@@ -170,7 +170,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*bulwark.SimRun, err
 	if s.q == nil {
 		return nil, bulwark.Errorf(bulwark.EUNAVAILABLE, "simulations run in the background of bulwark serve; this process has no job queue")
 	}
-	run := &bulwark.SimRun{Kind: req.Kind, Name: cut(p.scenario.Name, 200), Scenario: req.Scenario, Options: req.Options,
+	run := &bulwark.SimRun{Kind: req.Kind, Name: bulwark.Truncate(p.scenario.Name, 200), Scenario: req.Scenario, Options: req.Options,
 		Trials: req.Trials, Seed: req.Seed, Crews: req.Crews, Total: int64(req.Trials) * int64(1+len(p.options))}
 	if err := s.st.CreateSimRun(ctx, run); err != nil {
 		return nil, err
@@ -217,14 +217,4 @@ func (s *Service) Outcome(ctx context.Context, id string) (*bulwark.SimRun, *Out
 		return nil, nil, fmt.Errorf("simulation %s: %w", id, err)
 	}
 	return r, o, nil
-}
-
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

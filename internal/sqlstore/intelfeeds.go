@@ -80,7 +80,7 @@ func mayManageFeeds(sc scope, org string) error {
 }
 
 func errNoFeed(id string) error {
-	return bulwark.Errorf(bulwark.ENOTFOUND, "feed %q not found", cutUTF8(id, 128))
+	return bulwark.Errorf(bulwark.ENOTFOUND, "feed %q not found", bulwark.Truncate(id, 128))
 }
 
 // findFeed reads a subscription the caller may see (its organization's;
@@ -148,7 +148,7 @@ func (db *DB) CreateIntelFeed(ctx context.Context, f *bulwark.IntelFeed) error {
 		if !sc.all {
 			f.CreatedBy = sc.p.UserID
 		}
-		f.CreatedByName = cutUTF8(sc.actor(), 200)
+		f.CreatedByName = bulwark.Truncate(sc.actor(), 200)
 		f.CreatedAt, f.UpdatedAt = now, now
 		f.IntelFeedState = bulwark.IntelFeedState{NextPull: now}
 		f.HasSecret = len(f.Secret) > 0
@@ -157,14 +157,14 @@ func (db *DB) CreateIntelFeed(ctx context.Context, f *bulwark.IntelFeed) error {
 			f.ID, f.Org, f.Name, f.Description, f.ServerURL, f.APIRoot, f.Collection, f.Target, string(f.Auth), f.Username, sealed(f.Secret), f.CACert,
 			string(f.MinMarking), int64(f.Interval/time.Second), f.Paused, micros(now), f.CreatedBy, f.CreatedByName, micros(now), micros(now))
 		if db.d.isUnique(err) {
-			return bulwark.Errorf(bulwark.ECONFLICT, "%s already has a feed named %q", f.Org, cutUTF8(f.Name, 100))
+			return bulwark.Errorf(bulwark.ECONFLICT, "%s already has a feed named %q", f.Org, bulwark.Truncate(f.Name, 100))
 		}
 		if err != nil {
 			return db.d.mapErr("add feed", err)
 		}
 		forCaller(sc, f)
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: f.Org, Actor: sc.actor(), Action: "intel.feed.create", Target: "feed:" + f.ID, Outcome: "ok",
-			Detail: fmt.Sprintf("%q: %s collection %s into %s, auth %s", cutUTF8(f.Name, 100), cutUTF8(f.ServerURL, 300), cutUTF8(f.Collection, 100), f.Target, f.Auth)})
+			Detail: fmt.Sprintf("%q: %s collection %s into %s, auth %s", bulwark.Truncate(f.Name, 100), bulwark.Truncate(f.ServerURL, 300), bulwark.Truncate(f.Collection, 100), f.Target, f.Auth)})
 	})
 }
 
@@ -214,7 +214,7 @@ func (db *DB) UpdateIntelFeed(ctx context.Context, f *bulwark.IntelFeed) error {
 			string(f.MinMarking), int64(f.Interval/time.Second), f.Paused, micros(st.AddedAfter), st.ResumeNext, micros(st.ResumeAfter),
 			micros(st.NextPull), micros(now), f.ID)
 		if db.d.isUnique(err) {
-			return bulwark.Errorf(bulwark.ECONFLICT, "%s already has a feed named %q", cur.f.Org, cutUTF8(f.Name, 100))
+			return bulwark.Errorf(bulwark.ECONFLICT, "%s already has a feed named %q", cur.f.Org, bulwark.Truncate(f.Name, 100))
 		}
 		if err != nil {
 			return db.d.mapErr("update feed", err)
@@ -222,7 +222,7 @@ func (db *DB) UpdateIntelFeed(ctx context.Context, f *bulwark.IntelFeed) error {
 		f.Org, f.CreatedBy, f.CreatedByName, f.CreatedAt, f.UpdatedAt = cur.f.Org, cur.f.CreatedBy, cur.f.CreatedByName, cur.f.CreatedAt, now
 		f.IntelFeedState, f.Secret, f.HasSecret = st, secret, len(secret) > 0
 		forCaller(sc, f)
-		detail := fmt.Sprintf("%q: %s collection %s into %s, auth %s", cutUTF8(f.Name, 100), cutUTF8(f.ServerURL, 300), cutUTF8(f.Collection, 100), f.Target, f.Auth)
+		detail := fmt.Sprintf("%q: %s collection %s into %s, auth %s", bulwark.Truncate(f.Name, 100), bulwark.Truncate(f.ServerURL, 300), bulwark.Truncate(f.Collection, 100), f.Target, f.Auth)
 		if restart {
 			detail += "; source changed, cursor reset"
 		}
@@ -248,7 +248,7 @@ func (db *DB) DeleteIntelFeed(ctx context.Context, id string) error {
 			return db.d.mapErr("delete feed", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: cur.f.Org, Actor: sc.actor(), Action: "intel.feed.delete", Target: "feed:" + id, Outcome: "ok",
-			Detail: fmt.Sprintf("%q (%d objects imported stay)", cutUTF8(cur.f.Name, 100), cur.f.Imported)})
+			Detail: fmt.Sprintf("%q (%d objects imported stay)", bulwark.Truncate(cur.f.Name, 100), cur.f.Imported)})
 	})
 }
 
@@ -336,7 +336,7 @@ func (db *DB) ClaimIntelFeed(ctx context.Context, id string, lease bulwark.Intel
 		if r.leaseHolder != "" && r.leaseHolder != lease.Holder && r.leaseUntil.After(now) {
 			return bulwark.Errorf(bulwark.ECONFLICT, "feed %s is being pulled (until %s at the latest)", id, r.leaseUntil.Format(time.RFC3339))
 		}
-		if _, err := q.ExecContext(ctx, "UPDATE intel_feeds SET lease_holder = $1, lease_until = $2 WHERE id = $3", cutUTF8(lease.Holder, 200), micros(lease.Until), id); err != nil {
+		if _, err := q.ExecContext(ctx, "UPDATE intel_feeds SET lease_holder = $1, lease_until = $2 WHERE id = $3", bulwark.Truncate(lease.Holder, 200), micros(lease.Until), id); err != nil {
 			return db.d.mapErr("claim feed", err)
 		}
 		out = &r.f
@@ -350,7 +350,7 @@ func (db *DB) SaveIntelFeedState(ctx context.Context, id string, lease bulwark.I
 	if len(st.ResumeNext) > 4096 {
 		st.ResumeNext, st.ResumeAfter = "", time.Time{} // a next that long is not kept; the pull resumes from the cursor
 	}
-	st.LastError = cutUTF8(st.LastError, 1000)
+	st.LastError = bulwark.Truncate(st.LastError, 1000)
 	return db.inWrite(ctx, func(q querier) error {
 		sc, err := db.scopeOf(ctx, q)
 		if err != nil {
@@ -396,7 +396,7 @@ func (db *DB) SaveIntelFeedState(ctx context.Context, id string, lease bulwark.I
 		}
 		outcome, detail := "ok", fmt.Sprintf("%d new object versions, %d refused; cursor %s", st.LastCount, st.LastRejected, bulwark.FormatTAXIITime(st.AddedAfter))
 		if st.LastError != "" {
-			outcome, detail = "error", cutUTF8(st.LastError, 500)+fmt.Sprintf(" (%d failures in a row)", st.Failures)
+			outcome, detail = "error", bulwark.Truncate(st.LastError, 500)+fmt.Sprintf(" (%d failures in a row)", st.Failures)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: r.f.Org, Actor: sc.actor(), Action: "intel.feed.pull", Target: "feed:" + id, Outcome: outcome, Detail: detail})
 	})

@@ -20,17 +20,6 @@ const simRunColumns = "id, org, submitted_by, kind, name, trials, seed, crews, s
 // seesRun reports whether the caller may read a run of org.
 func seesRun(sc scope, org string) bool { return sc.all || org == sc.p.Org }
 
-// cutUTF8 shortens s to at most n bytes without splitting a character.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanSimRun(row rowScanner, extra ...any) (*bulwark.SimRun, error) {
@@ -51,7 +40,7 @@ func scanSimRun(row rowScanner, extra ...any) (*bulwark.SimRun, error) {
 func (db *DB) CreateSimRun(ctx context.Context, r *bulwark.SimRun) error {
 	switch {
 	case r.Kind != bulwark.SimSimulate && r.Kind != bulwark.SimInvest:
-		return bulwark.Errorf(bulwark.EINVALID, "simulation kind %q: use simulate or invest", cutUTF8(string(r.Kind), 40))
+		return bulwark.Errorf(bulwark.EINVALID, "simulation kind %q: use simulate or invest", bulwark.Truncate(string(r.Kind), 40))
 	case len(r.Scenario) == 0 || len(r.Scenario) > bulwark.MaxSimInput || len(r.Options) > bulwark.MaxSimInput:
 		return bulwark.Errorf(bulwark.ETOOLARGE, "a simulation needs a scenario; the scenario and the options are limited to %d bytes each", bulwark.MaxSimInput)
 	case (r.Kind == bulwark.SimInvest) != (r.Options != ""):
@@ -81,7 +70,7 @@ func (db *DB) CreateSimRun(ctx context.Context, r *bulwark.SimRun) error {
 		var one int
 		err = q.QueryRowContext(ctx, "SELECT 1 FROM organizations WHERE id = $1"+lock, r.Org).Scan(&one)
 		if err == sql.ErrNoRows {
-			return bulwark.Errorf(bulwark.EINVALID, "organization %q does not exist", cutUTF8(r.Org, 128))
+			return bulwark.Errorf(bulwark.EINVALID, "organization %q does not exist", bulwark.Truncate(r.Org, 128))
 		}
 		if err != nil {
 			return db.d.mapErr("run a simulation", err)
@@ -106,12 +95,12 @@ func (db *DB) CreateSimRun(ctx context.Context, r *bulwark.SimRun) error {
 			return db.d.mapErr("run a simulation", err)
 		}
 		return db.appendAudit(ctx, q, bulwark.AuditEntry{Org: r.Org, Actor: sc.actor(), Action: "sim.submit", Target: "sim:" + r.ID, Outcome: "ok",
-			Detail: fmt.Sprintf("%s %q: %d trials, seed %d", r.Kind, cutUTF8(r.Name, 200), r.Trials, r.Seed)})
+			Detail: fmt.Sprintf("%s %q: %d trials, seed %d", r.Kind, bulwark.Truncate(r.Name, 200), r.Trials, r.Seed)})
 	})
 }
 
 func (db *DB) findSimRun(ctx context.Context, q querier, sc scope, id string, full bool) (*bulwark.SimRun, error) {
-	notFound := bulwark.Errorf(bulwark.ENOTFOUND, "simulation %q not found", cutUTF8(id, 128))
+	notFound := bulwark.Errorf(bulwark.ENOTFOUND, "simulation %q not found", bulwark.Truncate(id, 128))
 	if !bulwark.ValidID(id) {
 		return nil, notFound
 	}
@@ -166,7 +155,7 @@ func (db *DB) ListSimRuns(ctx context.Context, f bulwark.SimRunFilter) ([]bulwar
 		switch s {
 		case bulwark.SimQueued, bulwark.SimRunning, bulwark.SimDone, bulwark.SimFailed, bulwark.SimCanceled:
 		default:
-			return nil, bulwark.Errorf(bulwark.EINVALID, "status %q: use queued, running, done, failed or canceled", cutUTF8(string(s), 40))
+			return nil, bulwark.Errorf(bulwark.EINVALID, "status %q: use queued, running, done, failed or canceled", bulwark.Truncate(string(s), 40))
 		}
 	}
 	var out []bulwark.SimRun
@@ -190,7 +179,7 @@ func (db *DB) ListSimRuns(ctx context.Context, f bulwark.SimRunFilter) ([]bulwar
 		if f.Before != "" {
 			cur, err := db.findSimRun(ctx, q, sc, f.Before, false)
 			if err != nil {
-				return bulwark.Errorf(bulwark.EINVALID, "before: %s is not a simulation of yours", cutUTF8(f.Before, 128))
+				return bulwark.Errorf(bulwark.EINVALID, "before: %s is not a simulation of yours", bulwark.Truncate(f.Before, 128))
 			}
 			c := a.add(micros(cur.CreatedAt))
 			conds = append(conds, "(created_at < "+c+" OR (created_at = "+a.add(micros(cur.CreatedAt))+" AND id < "+a.add(cur.ID)+"))")
@@ -230,7 +219,7 @@ func (db *DB) UpdateSimRun(ctx context.Context, id string, u bulwark.SimRunUpdat
 	if len(u.Result) > bulwark.MaxSimResult {
 		return bulwark.Errorf(bulwark.ETOOLARGE, "the simulation's result is %d bytes; at most %d are kept: run fewer options or a smaller city", len(u.Result), bulwark.MaxSimResult)
 	}
-	msg := cutUTF8(strings.ToValidUTF8(u.Error, "?"), bulwark.MaxSimError)
+	msg := bulwark.Truncate(strings.ToValidUTF8(u.Error, "?"), bulwark.MaxSimError)
 	return db.inWrite(ctx, func(q querier) error {
 		sc, err := db.scopeOf(ctx, q)
 		if err != nil {
@@ -284,7 +273,7 @@ func (db *DB) UpdateSimRun(ctx context.Context, id string, u bulwark.SimRunUpdat
 			set = append(set, "status = 'failed'", "error = "+a.add(msg), "finished_at = "+a.add(now), "heartbeat_at = "+a.add(now))
 			audit = "sim.failed"
 		default:
-			return bulwark.Errorf(bulwark.EINVALID, "a job cannot move a run to %q", cutUTF8(string(u.Status), 40))
+			return bulwark.Errorf(bulwark.EINVALID, "a job cannot move a run to %q", bulwark.Truncate(string(u.Status), 40))
 		}
 		where := " WHERE id = " + a.add(id) + " AND job_id = " + a.add(u.Job) + " AND status = " + a.add(string(cur.Status))
 		res, err := q.ExecContext(ctx, "UPDATE sim_runs SET "+strings.Join(set, ", ")+where, a.v...)
@@ -326,7 +315,7 @@ func (db *DB) CancelSimRun(ctx context.Context, id string) (*bulwark.SimRun, err
 		}
 		now := db.now()
 		res, err := q.ExecContext(ctx, "UPDATE sim_runs SET status = 'canceled', finished_at = $1, error = $2 WHERE id = $3 AND status = $4",
-			micros(now), cutUTF8("canceled by "+sc.actor(), bulwark.MaxSimError), id, string(cur.Status))
+			micros(now), bulwark.Truncate("canceled by "+sc.actor(), bulwark.MaxSimError), id, string(cur.Status))
 		if err != nil {
 			return db.d.mapErr("cancel simulation", err)
 		}
