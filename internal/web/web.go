@@ -198,6 +198,7 @@ func (h *Handler) routes() {
 	h.trainingRoutes()
 	h.mux.Handle("GET /notifications", h.user(h.notifications))
 	h.intelRoutes()
+	h.shareRoutes()
 	h.mux.Handle("GET /intel/feeds", h.user(h.intelFeeds))
 	h.mux.Handle("POST /intel/feeds/{id}/pull", h.user(h.pullIntelFeed))
 	h.mux.Handle("GET /notifications/{id}", h.user(h.notificationPage))
