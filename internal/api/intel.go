@@ -83,12 +83,13 @@ type intelObjectDTO struct {
 	DateAdded   time.Time       `json:"date_added"`
 	Marking     string          `json:"marking"`
 	Publisher   string          `json:"publisher"`
+	Source      string          `json:"source"` // where this version came from: publish, taxii, import:<name>, feed:<name>
 	Object      json.RawMessage `json:"object,omitempty"`
 }
 
 func toIntelObject(it *sharing.Item) intelObjectDTO {
 	return intelObjectDTO{ID: it.STIXID, Type: it.Type, SpecVersion: it.SpecVersion, Version: it.Version, DateAdded: it.DateAdded,
-		Marking: string(it.Marking), Publisher: it.Publisher, Object: json.RawMessage(it.Body)}
+		Marking: string(it.Marking), Publisher: it.Publisher, Source: it.Source, Object: json.RawMessage(it.Body)}
 }
 
 // publishedDTO is what POST .../objects answers: the stored version and its

@@ -5,13 +5,17 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"bulwark/internal/api"
@@ -135,10 +139,10 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		return nil, fmt.Errorf("open the job queue: %w", err)
 	}
 	sh := sharing.New(st, cfg.Log)
-	if st.Dialect() == "sqlite" && cfg.DB != ":memory:" {
-		// Bodies of shared intel are also kept in an append-only file
-		// beside the database, so that TAXII pages are read in one go.
-		sh.SetBodyLog(cfg.DB + ".taxii-bodies")
+	if path := bodyLogPath(st.Dialect(), cfg.DB, cfg.Log); path != "" {
+		// Bodies of shared intel are also kept in an append-only file, so
+		// that TAXII pages are read in one go (see sharing.SetBodyLog).
+		sh.SetBodyLog(path)
 	}
 	feeds, err := intelfeed.Open(ctx, st, sh, intelfeed.Config{DSN: cfg.DB, AllowLoopback: os.Getenv(intelfeed.AllowLoopbackEnv) == "1"}, cfg.Log)
 	if err != nil {
@@ -222,4 +226,36 @@ func (m *Main) Serve(ctx context.Context) error {
 // Close stops the job queue and releases the store.
 func (m *Main) Close() error {
 	return errors.Join(m.Sims.Close(), m.Feeds.Close(), m.Sharing.Close(), m.Store.Close())
+}
+
+// bodyLogPath is where the sharing service keeps its body log: beside a
+// SQLite file; for PostgreSQL in the user's cache directory (created
+// private), one file per database, named by a hash of the DSN without its
+// credentials. The file holds copies of shared bodies, TLP:RED ones
+// included, so it is created readable by its owner alone. Several servers on
+// one PostgreSQL each keep their own; two given the same file do not share
+// it (the second reads bodies from the database). "" for none.
+func bodyLogPath(dialect, dsn string, log *slog.Logger) string {
+	switch {
+	case dialect == "sqlite" && dsn != ":memory:":
+		return dsn + ".taxii-bodies"
+	case dialect != "postgres":
+		return ""
+	}
+	key := dsn
+	if u, err := url.Parse(dsn); err == nil && u.Host != "" {
+		u.User = nil
+		key = u.String()
+	}
+	dir, err := os.UserCacheDir()
+	if err == nil {
+		dir = filepath.Join(dir, "bulwark")
+		err = os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		log.Warn("no cache directory for the intel body log; bodies are read from the database", "err", err)
+		return ""
+	}
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(dir, "taxii-bodies-"+hex.EncodeToString(sum[:8]))
 }
