@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -40,42 +39,20 @@ func (pullArgs) InsertOpts() river.InsertOpts {
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }
 
-// queue is the Service's part of the job queue, and the dispatcher.
-type queue struct {
-	jobs jobs.Client
-	own  *jobs.Queue // the queue Start, Stop and Close run; nil when shared
-
-	mu      sync.Mutex
-	started bool
-	stop    context.CancelFunc
-	done    chan struct{}
-	kick    chan struct{}
-}
-
 // Open returns a Service whose subscriptions are pulled on schedule by
 // River jobs in the store's database, on cfg.Queue or on a queue of its
 // own on cfg.DSN. Start starts the dispatcher, and the workers of a queue
 // of its own; Close releases a queue of its own.
 func Open(ctx context.Context, st bulwark.Store, sh *sharing.Service, cfg Config, log *slog.Logger) (*Service, error) {
 	s := New(st, sh, cfg, log)
-	jq, own := cfg.Queue, (*jobs.Queue)(nil)
-	if jq == nil {
-		var err error
-		if jq, err = jobs.Open(ctx, jobs.Config{DSN: cfg.DSN}, s.log); err != nil {
-			return nil, err
-		}
-		own = jq
-	}
 	// A pull times out after PullTimeout and a minute (worker.Timeout);
 	// one still "running" well after that was lost with its process.
 	qc := jobs.QueueConfig{MaxWorkers: s.cfg.Workers, RescueAfter: s.cfg.PullTimeout + 5*time.Minute}
-	if err := jobs.AddWorker(jq, queueName, qc, &worker{s: s}); err != nil {
-		if own != nil {
-			own.Close()
-		}
+	q, err := jobs.Join(ctx, cfg.Queue, cfg.DSN, s.log, queueName, qc, &worker{s: s})
+	if err != nil {
 		return nil, err
 	}
-	s.q = &queue{jobs: jq, own: own, kick: make(chan struct{}, 1)}
+	s.q = q
 	return s, nil
 }
 
@@ -83,84 +60,27 @@ func Open(ctx context.Context, st bulwark.Store, sh *sharing.Service, cfg Config
 // Service's own (a shared queue is started by its owner); it returns at
 // once.
 func (s *Service) Start(ctx context.Context) error {
-	q := s.q
-	if q == nil {
-		return bulwark.Errorf(bulwark.EUNAVAILABLE, "feeds: no job queue")
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.started {
-		return nil
-	}
-	if q.own != nil {
-		if err := q.own.Start(ctx); err != nil {
-			return err
-		}
-	}
-	dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	q.stop, q.done, q.started = stop, make(chan struct{}), true
-	go func() {
-		defer close(q.done)
-		t := time.NewTicker(s.cfg.TickEvery)
-		defer t.Stop()
-		for {
-			s.dispatch(dctx)
-			select {
-			case <-dctx.Done():
-				return
-			case <-t.C:
-			case <-q.kick:
-			}
-		}
-	}()
-	return nil
+	return s.q.Start(ctx, s.cfg.TickEvery, s.dispatch)
 }
 
 // Stop stops the dispatcher, and the workers of a queue of the Service's
 // own (a shared queue's are stopped by its owner); running pulls are
 // interrupted at a page boundary and go on from there next time.
 func (s *Service) Stop(ctx context.Context) error {
-	q := s.q
-	if q == nil {
-		return nil
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.started {
-		return nil
-	}
-	q.started = false
-	q.stop()
-	<-q.done
-	if q.own != nil {
-		return q.own.Stop(ctx)
-	}
-	return nil
+	return s.q.Stop(ctx)
 }
 
 // Close stops the Service if it runs and releases a queue of its own.
 func (s *Service) Close() error {
-	if s.q == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.Stop(ctx)
-	if s.q.own != nil {
-		err = errors.Join(err, s.q.own.Close())
-	}
+	err := s.q.Close()
 	s.q = nil
 	return err
 }
 
 // kick asks the dispatcher to look for due subscriptions now.
 func (s *Service) kick() {
-	if s.q == nil {
-		return
-	}
-	select {
-	case s.q.kick <- struct{}{}:
-	default:
+	if s.q != nil {
+		s.q.Kick()
 	}
 }
 
@@ -177,7 +97,7 @@ func (s *Service) dispatch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := s.q.jobs.Insert(ctx, pullArgs{Feed: f.ID}, nil); err != nil && ctx.Err() == nil {
+		if _, err := s.q.Client.Insert(ctx, pullArgs{Feed: f.ID}, nil); err != nil && ctx.Err() == nil {
 			s.log.Error("feeds: queue a pull", "feed", f.ID, "err", err)
 		}
 	}
@@ -194,7 +114,7 @@ func (s *Service) PullNow(ctx context.Context, id string) (bool, error) {
 	if s.q == nil {
 		return false, bulwark.Errorf(bulwark.EUNAVAILABLE, "feeds: no job queue in this process; run the pull from the command line")
 	}
-	res, err := s.q.jobs.Insert(context.WithoutCancel(ctx), pullArgs{Feed: f.ID}, nil)
+	res, err := s.q.Client.Insert(context.WithoutCancel(ctx), pullArgs{Feed: f.ID}, nil)
 	if err != nil {
 		s.log.Error("feeds: queue a pull", "feed", f.ID, "err", err)
 		return false, bulwark.Errorf(bulwark.EUNAVAILABLE, "the job queue refused the pull; try again")

@@ -108,7 +108,7 @@ type Service struct {
 	sealer  *Sealer
 	keyErr  error
 	holder  string // this process's lease holder prefix
-	q       *queue
+	q       *jobs.Part
 }
 
 // New returns a Service without a job queue: subscriptions can be managed

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -92,19 +91,6 @@ func (jobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: queueName, MaxAttempts: jobAttempts}
 }
 
-// queue is the Service's part of the job queue, and the sweeper beside
-// it.
-type queue struct {
-	s    *Service
-	jobs jobs.Client
-	own  *jobs.Queue // the queue Start, Stop and Close run; nil when shared
-
-	mu      sync.Mutex
-	started bool
-	stop    context.CancelFunc // the sweeper's
-	swept   chan struct{}
-}
-
 // Open returns a Service whose submissions are worked by River jobs in the
 // store's database, on cfg.Queue or on a queue of its own (River's tables
 // are migrated then). Start starts the sweeper, and the workers of a queue
@@ -112,24 +98,14 @@ type queue struct {
 func Open(ctx context.Context, st bulwark.Store, cfg Config, log *slog.Logger) (*Service, error) {
 	s := New(st, log)
 	s.cfg = cfg.withDefaults()
-	jq, own := cfg.Queue, (*jobs.Queue)(nil)
-	if jq == nil {
-		var err error
-		if jq, err = jobs.Open(ctx, jobs.Config{DSN: cfg.DSN}, s.log); err != nil {
-			return nil, err
-		}
-		own = jq
-	}
 	// Jobs time out after Timeout (see worker.Timeout); one still
 	// "running" well after that was lost with its process.
 	qc := jobs.QueueConfig{MaxWorkers: s.cfg.Workers, RescueAfter: s.cfg.Timeout + 10*time.Minute}
-	if err := jobs.AddWorker(jq, queueName, qc, &worker{s: s}); err != nil {
-		if own != nil {
-			own.Close()
-		}
+	q, err := jobs.Join(ctx, cfg.Queue, cfg.DSN, s.log, queueName, qc, &worker{s: s})
+	if err != nil {
 		return nil, err
 	}
-	s.q = &queue{s: s, jobs: jq, own: own}
+	s.q = q
 	return s, nil
 }
 
@@ -137,92 +113,38 @@ func Open(ctx context.Context, st bulwark.Store, cfg Config, log *slog.Logger) (
 // working runs on a queue of the Service's own (a shared queue is started
 // by its owner). It returns at once.
 func (s *Service) Start(ctx context.Context) error {
-	q := s.q
-	if q == nil {
-		return bulwark.Errorf(bulwark.EUNAVAILABLE, "simulations: no job queue")
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.started {
-		return nil
-	}
-	if q.own != nil {
-		// Jobs' contexts derive from this one: Stop ends them, not the
-		// caller's context.
-		if err := q.own.Start(ctx); err != nil {
-			return err
-		}
-	}
-	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	q.stop, q.swept, q.started = stop, make(chan struct{}), true
-	go func() {
-		defer close(q.swept)
-		t := time.NewTicker(s.cfg.SweepEvery)
-		defer t.Stop()
-		for {
-			s.sweep(sctx)
-			select {
-			case <-sctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return nil
+	return s.q.Start(ctx, s.cfg.SweepEvery, s.sweep)
 }
 
 // Stop stops the sweeper, and the workers of a queue of the Service's own
 // (a shared queue's are stopped by its owner): running simulations are
 // interrupted and wait, queued, to run again when the server is back.
 func (s *Service) Stop(ctx context.Context) error {
-	q := s.q
-	if q == nil {
-		return nil
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.started {
-		return nil
-	}
-	q.started = false
-	q.stop()
-	<-q.swept
-	if q.own != nil {
-		return q.own.Stop(ctx)
-	}
-	return nil
+	return s.q.Stop(ctx)
 }
 
 // Close stops the Service if it runs and releases a queue of its own.
 func (s *Service) Close() error {
-	if s.q == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.Stop(ctx)
-	if s.q.own != nil {
-		err = errors.Join(err, s.q.own.Close())
-	}
+	err := s.q.Close()
 	s.q = nil
 	return err
 }
 
 // enqueue gives a new run (Job 0) its first job.
-func (q *queue) enqueue(ctx context.Context, run *bulwark.SimRun) error {
+func (s *Service) enqueue(ctx context.Context, run *bulwark.SimRun) error {
 	sys := bulwark.WithPrincipal(ctx, bulwark.SystemPrincipal())
-	res, err := q.jobs.Insert(ctx, jobArgs{Run: run.ID}, nil)
+	res, err := s.q.Client.Insert(ctx, jobArgs{Run: run.ID}, nil)
 	if err != nil {
-		q.s.log.Error("simulation: queue job", "run", run.ID, "err", err)
-		if ferr := q.s.st.UpdateSimRun(sys, run.ID, bulwark.SimRunUpdate{Status: bulwark.SimFailed, Error: "the job queue refused the run; try again"}); ferr != nil {
-			q.s.log.Error("simulation: record the queue's refusal", "run", run.ID, "err", ferr)
+		s.log.Error("simulation: queue job", "run", run.ID, "err", err)
+		if ferr := s.st.UpdateSimRun(sys, run.ID, bulwark.SimRunUpdate{Status: bulwark.SimFailed, Error: "the job queue refused the run; try again"}); ferr != nil {
+			s.log.Error("simulation: record the queue's refusal", "run", run.ID, "err", ferr)
 		}
 		return bulwark.Errorf(bulwark.EUNAVAILABLE, "the job queue refused the simulation; try again")
 	}
-	err = q.s.st.UpdateSimRun(sys, run.ID, bulwark.SimRunUpdate{Status: bulwark.SimQueued, NewJob: res.Job.ID})
+	err = s.st.UpdateSimRun(sys, run.ID, bulwark.SimRunUpdate{Status: bulwark.SimQueued, NewJob: res.Job.ID})
 	if err != nil && bulwark.ErrorCode(err) != bulwark.ECONFLICT {
 		// The job claims the run itself when it starts (see Work).
-		q.s.log.Warn("simulation: record the run's job", "run", run.ID, "job", res.Job.ID, "err", err)
+		s.log.Warn("simulation: record the run's job", "run", run.ID, "job", res.Job.ID, "err", err)
 	}
 	run.JobID, run.Attempts = res.Job.ID, 1
 	return nil
@@ -230,9 +152,9 @@ func (q *queue) enqueue(ctx context.Context, run *bulwark.SimRun) error {
 
 // cancelJob asks River to cancel a job; the worker also notices the
 // canceled run within a heartbeat.
-func (q *queue) cancelJob(ctx context.Context, id int64) {
-	if _, err := q.jobs.JobCancel(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
-		q.s.log.Warn("simulation: cancel job", "job", id, "err", err)
+func (s *Service) cancelJob(ctx context.Context, id int64) {
+	if _, err := s.q.Client.JobCancel(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+		s.log.Warn("simulation: cancel job", "job", id, "err", err)
 	}
 }
 
@@ -262,7 +184,7 @@ func (s *Service) sweep(ctx context.Context) {
 		case r.JobID == 0 && now.Sub(r.CreatedAt) > time.Minute && now.Sub(r.HeartbeatAt) > time.Minute:
 			why = "the run had no job"
 		case r.JobID != 0 && r.Status == bulwark.SimQueued:
-			j, err := s.q.jobs.JobGet(ctx, r.JobID)
+			j, err := s.q.Client.JobGet(ctx, r.JobID)
 			switch {
 			case errors.Is(err, rivertype.ErrNotFound):
 				why = "the job queue lost the run"
@@ -291,7 +213,7 @@ func (s *Service) requeue(sys context.Context, r *bulwark.SimRun, why string) {
 			s.log.Error("simulation: fail an interrupted run", "run", r.ID, "err", err)
 		}
 		if old != 0 && err == nil {
-			s.q.cancelJob(sys, old)
+			s.cancelJob(sys, old)
 		}
 		return
 	}
@@ -302,10 +224,10 @@ func (s *Service) requeue(sys context.Context, r *bulwark.SimRun, why string) {
 			}
 			return // another process requeued it, or it moved on
 		}
-		s.q.cancelJob(sys, old)
+		s.cancelJob(sys, old)
 	}
 	s.log.Warn("simulation: run requeued", "run", r.ID, "reason", why)
-	if err := s.q.enqueue(sys, r); err != nil {
+	if err := s.enqueue(sys, r); err != nil {
 		s.log.Error("simulation: requeue", "run", r.ID, "err", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"bulwark"
+	"bulwark/internal/jobs"
 	"bulwark/internal/sim"
 )
 
@@ -51,7 +52,7 @@ type Service struct {
 	cfg Config
 	now func() time.Time
 
-	q *queue // nil: no job queue in this process; submissions are refused
+	q *jobs.Part // nil: no job queue in this process; submissions are refused
 
 	traceSlots chan struct{} // bounds concurrent trace computations
 	modelMu    sync.Mutex
@@ -175,7 +176,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*bulwark.SimRun, err
 	if err := s.st.CreateSimRun(ctx, run); err != nil {
 		return nil, err
 	}
-	if err := s.q.enqueue(ctx, run); err != nil {
+	if err := s.enqueue(ctx, run); err != nil {
 		return nil, err
 	}
 	return run, nil
@@ -198,7 +199,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*bulwark.SimRun, error
 		return nil, err
 	}
 	if s.q != nil && r.JobID != 0 {
-		s.q.cancelJob(ctx, r.JobID)
+		s.cancelJob(ctx, r.JobID)
 	}
 	return r, nil
 }

@@ -342,7 +342,7 @@ func TestCancel(t *testing.T) {
 	// The job notices at its next write and ends; River's job is over.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		j, err := s.q.jobs.JobGet(context.Background(), c.JobID)
+		j, err := s.q.Client.JobGet(context.Background(), c.JobID)
 		if err == nil && j.FinalizedAt != nil {
 			break
 		}
