@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -51,6 +52,24 @@ type IntelPage struct {
 	// for its edit form (managers only).
 	Access []AccessRow
 	Saved  string // what was just saved, for the notice
+	// Provenance is what came from whom: the objects of the current
+	// collection the caller may see, counted per source and publishing
+	// organization (the service counts only what CanSee lets through).
+	Provenance []ProvenanceRow
+	// Filter narrows the list to one source and/or publisher; Sources and
+	// Publishers are the choices (from Provenance: nothing hidden).
+	Filter              IntelFilter
+	Sources, Publishers []string
+}
+
+// IntelFilter is the list's provenance filter ("" for any).
+type IntelFilter struct{ Source, Publisher string }
+
+// ProvenanceRow is one source and publisher with its number of objects
+// and its share of the collection (Of: the total the caller sees).
+type ProvenanceRow struct {
+	Source, Publisher string
+	Objects, Of       int
 }
 
 // AccessRow is one member organization's access to a collection.
@@ -61,8 +80,8 @@ type AccessRow struct {
 
 // IntelRow is one object the caller may see.
 type IntelRow struct {
-	ID, Type, Name, Publisher, Modified, Added string
-	Marking                                    TLPBadge
+	ID, Type, Name, Publisher, Source, Modified, Added string
+	Marking                                            TLPBadge
 }
 
 // TLPBadge is a TLP marking as shown: its value, label and CSS class.
@@ -105,6 +124,7 @@ type IntelVersionRow struct {
 	Modified  string
 	Added     string
 	Publisher string
+	Source    string
 	Marking   TLPBadge
 	CanDelete bool
 }
@@ -137,13 +157,45 @@ func intelName(body []byte) string {
 }
 
 func intelRow(it *sharing.Item) IntelRow {
-	return IntelRow{ID: it.STIXID, Type: it.Type, Name: intelName(it.Body), Publisher: it.Publisher, Marking: badge(it.Marking),
+	return IntelRow{ID: it.STIXID, Type: it.Type, Name: intelName(it.Body), Publisher: it.Publisher, Source: it.Source, Marking: badge(it.Marking),
 		Modified: feedTime(it.Version), Added: feedTime(it.DateAdded)}
 }
 
 func (h *Handler) intel(w http.ResponseWriter, r *http.Request, p bulwark.Principal) {
-	page := &IntelPage{Base: h.base(r, p, "intel", "Intel"), Form: IntelForm{Kind: "indicator", Marking: bulwark.DefaultTLP}, Saved: savedNotice(r.URL.Query().Get("saved"))}
+	page := &IntelPage{Base: h.base(r, p, "intel", "Intel"), Form: IntelForm{Kind: "indicator", Marking: bulwark.DefaultTLP}, Saved: savedNotice(r.URL.Query().Get("saved")),
+		Filter: IntelFilter{Source: r.URL.Query().Get("source"), Publisher: r.URL.Query().Get("publisher")}}
+	if len(page.Filter.Source) > maxFilterLen || len(page.Filter.Publisher) > maxFilterLen {
+		h.fail(w, r, p, bulwark.Errorf(bulwark.EINVALID, "source and publisher are limited to %d bytes", maxFilterLen))
+		return
+	}
 	h.showIntel(w, r, p, page, r.URL.Query().Get("c"), r.URL.Query().Get("next"), http.StatusOK)
+}
+
+// maxFilterLen caps the list's source and publisher parameters (a source
+// is at most 200 bytes, an organization ID 128).
+const maxFilterLen = 256
+
+// provenance fills the summary of the current collection and the filter's
+// choices, from what the caller may see only.
+func (h *Handler) provenance(ctx context.Context, page *IntelPage) error {
+	counts, err := h.sharing.Provenance(ctx, page.Current.ID)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, c := range counts {
+		total += c.Objects
+	}
+	var sources, publishers []string
+	for _, c := range counts {
+		page.Provenance = append(page.Provenance, ProvenanceRow{Source: c.Source, Publisher: c.Publisher, Objects: c.Objects, Of: total})
+		sources = append(sources, c.Source)
+		publishers = append(publishers, c.Publisher)
+	}
+	slices.Sort(sources)
+	slices.Sort(publishers)
+	page.Sources, page.Publishers = slices.Compact(sources), slices.Compact(publishers)
+	return nil
 }
 
 // showIntel lists the caller's communities and collections and one page
@@ -198,8 +250,19 @@ func (h *Handler) showIntel(w http.ResponseWriter, r *http.Request, p bulwark.Pr
 		}
 	}
 	if page.Current.CanRead {
-		res, err := h.sharing.Objects(ctx, page.Current.ID, sharing.Query{Limit: intelPageSize}, next)
+		q := sharing.Query{Limit: intelPageSize}
+		if page.Filter.Source != "" {
+			q.Sources = []string{page.Filter.Source}
+		}
+		if page.Filter.Publisher != "" {
+			q.Publishers = []string{page.Filter.Publisher}
+		}
+		res, err := h.sharing.Objects(ctx, page.Current.ID, q, next)
 		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		if err := h.provenance(ctx, page); err != nil {
 			h.fail(w, r, p, err)
 			return
 		}
@@ -251,7 +314,7 @@ func (h *Handler) intelObject(w http.ResponseWriter, r *http.Request, p bulwark.
 		own := col.CanWrite && v.Publisher == p.Org && p.Org != ""
 		page.CanDelete = page.CanDelete || own
 		page.Versions = append(page.Versions, IntelVersionRow{Version: stix.FormatTimestamp(v.Version), Modified: v.Version.UTC().Format("2006-01-02 15:04:05.000 UTC"),
-			Added: feedTime(v.DateAdded), Publisher: v.Publisher, Marking: badge(v.Marking), CanDelete: own})
+			Added: feedTime(v.DateAdded), Publisher: v.Publisher, Source: v.Source, Marking: badge(v.Marking), CanDelete: own})
 	}
 	if vs.More {
 		page.VersionsNext = vs.Next
