@@ -144,6 +144,10 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 		// that TAXII pages are read in one go (see sharing.SetBodyLog).
 		sh.SetBodyLog(path)
 	}
+	// Intel shared into a collection (published, posted, imported, pulled)
+	// is told to the organizations subscribed by intel_added rules, each
+	// only what sharing.CanSee lets it see (internal/notify's digests).
+	sh.OnAdded(ns.IntelHook(sh))
 	feeds, err := intelfeed.Open(ctx, st, sh, intelfeed.Config{DSN: cfg.DB, AllowLoopback: os.Getenv(intelfeed.AllowLoopbackEnv) == "1"}, cfg.Log)
 	if err != nil {
 		sims.Close()
