@@ -429,3 +429,20 @@ func TestIntelRulesInTheMatrix(t *testing.T) {
 		t.Errorf("reporting intel_added: %v, want EINVALID", err)
 	}
 }
+
+// The bundled matrix's commented-out intel rule is valid once uncommented.
+func TestBundledIntelExample(t *testing.T) {
+	src := string(notify.DefaultMatrixYAML())
+	i := strings.Index(src, "  # - id: intel-digests")
+	if i < 0 {
+		t.Fatal("the bundled matrix has no intel example")
+	}
+	example := strings.ReplaceAll(src[i:], "  # ", "  ")
+	m, err := notify.ParseMatrix(strings.NewReader(src[:i]+example), "default_matrix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Rule("intel-digests"); r == nil || !notify.IsIntelRule(r) {
+		t.Fatal("the example is not an intel rule")
+	}
+}
