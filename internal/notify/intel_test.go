@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/sharing"
 	"bulwark/internal/sharing/sharingtest"
 	"bulwark/internal/stix"
+	"bulwark/internal/testenv"
 )
 
 // intelWorld is a sharing community with subscribed organizations, a
@@ -35,13 +36,16 @@ type intelWorld struct {
 // The world: city owns community "metro" (water, power, port); hospital is
 // an outsider. Every organization, the outsider included, has subscribed
 // its desk by e-mail; power and hospital also by webhook.
-func newIntelWorld(t *testing.T) *intelWorld {
+func newIntelWorld(t *testing.T) *intelWorld { return newIntelWorldOn(t, false) }
+
+// newIntelWorldOn is newIntelWorld on SQLite or (pg) PostgreSQL.
+func newIntelWorldOn(t *testing.T, pg bool) *intelWorld {
 	t.Helper()
 	orgs := sharingtest.Orgs("city", "water", "power", "port", "hospital")
 	for i := range orgs {
 		orgs[i].Contacts = []bulwark.Contact{{Name: orgs[i].ID + " desk", Role: "Security desk", Email: "desk@" + orgs[i].ID + ".example"}}
 	}
-	w := sharingtest.Open(t, false, orgs)
+	w := sharingtest.Open(t, pg, orgs)
 	x := &intelWorld{w: w, city: w.AddUser(t, "city", bulwark.RoleAdmin), water: w.AddUser(t, "water", bulwark.RoleAnalyst),
 		power: w.AddUser(t, "power", bulwark.RoleAnalyst), port: w.AddUser(t, "port", bulwark.RoleAnalyst),
 		portColleague: w.AddUser(t, "port", bulwark.RoleAdmin), hospitalUser: w.AddUser(t, "hospital", bulwark.RoleAdmin)}
@@ -137,8 +141,15 @@ func recipients(mails []notifytest.Mail) []string {
 // named individual of TLP:RED and a colleague of theirs), exactly the
 // recipients sharing.CanSee allows get a message, and the others get
 // nothing at all: no message, no notification to list, no count, no id.
-func TestIntelDigestTLPMatrix(t *testing.T) {
-	x := newIntelWorld(t)
+func TestIntelDigestTLPMatrix(t *testing.T) { testIntelDigestTLPMatrix(t, false) }
+
+func TestPostgresIntelDigestTLPMatrix(t *testing.T) {
+	testenv.PostgresDSN(t)
+	testIntelDigestTLPMatrix(t, true)
+}
+
+func testIntelDigestTLPMatrix(t *testing.T, pg bool) {
+	x := newIntelWorldOn(t, pg)
 	portUser := x.port.Email
 	cases := []struct {
 		marking   bulwark.TLP
@@ -444,5 +455,50 @@ func TestBundledIntelExample(t *testing.T) {
 	}
 	if r := m.Rule("intel-digests"); r == nil || !notify.IsIntelRule(r) {
 		t.Fatal("the example is not an intel rule")
+	}
+}
+
+// TestIntelDigestPostedMarkings: objects added without an explicit
+// audience (TAXII POST, bundle import) take it from their marking — AMBER
+// the collection's readers at that moment, AMBER+STRICT the poster's
+// organization, RED the poster alone — and the digests follow exactly that.
+func TestIntelDigestPostedMarkings(t *testing.T) {
+	x := newIntelWorld(t)
+	var nm, nh int
+	all := []string{"desk@port.example", "desk@power.example", "desk@water.example"}
+	for _, tc := range []struct {
+		marking  bulwark.TLP
+		ref      string
+		wantMail []string
+	}{
+		{bulwark.TLPClear, stix.TLPClearID, all},
+		{bulwark.TLPGreen, stix.TLPGreenID, all},
+		{bulwark.TLPAmber, stix.TLPAmberID, all},
+		{bulwark.TLPAmberStrict, stix.TLPAmberStrictID, []string{"desk@water.example"}},
+		{bulwark.TLPRed, stix.TLPRedID, nil},
+	} {
+		t.Run(string(tc.marking), func(t *testing.T) {
+			raw := strings.Replace(string(intelObject("indicator--"+uuid.NewString(), "posted")), `"name"`, `"object_marking_refs":["`+tc.ref+`"],"name"`, 1)
+			o, err := stix.ParseObject([]byte(raw), stix.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := x.w.Svc.AddObjects(x.water.Ctx(), x.col, []*stix.Object{o}, sharing.AddOptions{Source: "taxii"})
+			if err != nil || len(st.Successes) != 1 {
+				t.Fatalf("post: %v %+v", err, st)
+			}
+			mails, _ := x.deliver(t, &nm, &nh)
+			if got := recipients(mails); !slices.Equal(got, tc.wantMail) {
+				t.Errorf("mail went to %v, want %v", got, tc.wantMail)
+			}
+			for _, m := range mails {
+				if !strings.HasPrefix(body(m), tc.marking.Label()+"\n") {
+					t.Errorf("body starts %q", body(m)[:20])
+				}
+			}
+		})
+	}
+	if n := len(x.outsiderHook.Deliveries()); n != 0 {
+		t.Errorf("the outsider's webhook was called %d times", n)
 	}
 }
