@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -240,7 +241,8 @@ type intelTarget struct {
 // organization that may see some of it, one message per subscribed
 // address; for each individual named by a TLP:RED object of it whose
 // organization subscribed by e-mail, one message to that person. It is
-// idempotent per batch (a.ID).
+// idempotent per batch (a.ID). A recipient whose digest cannot be queued
+// does not stop the others': the errors are returned together.
 func (s *Service) IntelAdded(ctx context.Context, src IntelSource, a *sharing.Added) (IntelResult, error) {
 	var res IntelResult
 	m := s.Matrix()
@@ -278,6 +280,7 @@ func (s *Service) IntelAdded(ctx context.Context, src IntelSource, a *sharing.Ad
 		s.log.Warn("intel digests: some subscriptions reach no one", "problems", strings.Join(res.Problems, "; "))
 	}
 	now := s.now().UTC()
+	var errs []error
 	orgs := make([]string, 0, len(byOrg))
 	for org := range byOrg {
 		orgs = append(orgs, org)
@@ -294,7 +297,8 @@ func (s *Service) IntelAdded(ctx context.Context, src IntelSource, a *sharing.Ad
 		}
 		added, err := s.enqueueDigest(sys, a, "org:"+org, org, 0, col, items, byOrg[org], now)
 		if err != nil {
-			return res, err
+			errs = append(errs, fmt.Errorf("%s: %w", org, err))
+			continue
 		}
 		res.Added = append(res.Added, added...)
 	}
@@ -327,14 +331,15 @@ func (s *Service) IntelAdded(ctx context.Context, src IntelSource, a *sharing.Ad
 		t := intelTarget{target{org: u.Org, name: u.Name, address: u.Email}, r}
 		added, err := s.enqueueDigest(sys, a, fmt.Sprintf("user:%d", u.ID), u.Org, u.ID, col, items, []intelTarget{t}, now)
 		if err != nil {
-			return res, err
+			errs = append(errs, fmt.Errorf("user %d: %w", u.ID, err))
+			continue
 		}
 		res.Added = append(res.Added, added...)
 	}
 	if len(res.Added) > 0 {
 		s.log.Info("intel digests queued", "collection", a.Collection, "batch", a.ID, "count", len(res.Added))
 	}
-	return res, nil
+	return res, errors.Join(errs...)
 }
 
 // enqueueDigest records one event (for one organization, or one named
