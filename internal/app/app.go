@@ -23,6 +23,7 @@ import (
 	"bulwark/internal/baseline"
 	"bulwark/internal/incident"
 	"bulwark/internal/intelfeed"
+	"bulwark/internal/jobs"
 	"bulwark/internal/notify"
 	"bulwark/internal/risk"
 	"bulwark/internal/server"
@@ -68,14 +69,18 @@ type Main struct {
 	// Notify generates, delivers and escalates notifications; serve runs
 	// its loop, and the incident service reports its events to it.
 	Notify *notify.Service
-	// Sims runs simulations as background jobs (River, in the store's
-	// database); Serve starts its workers and stops them on the way out.
+	// Jobs is the one job queue of the process (River, in the store's
+	// database): simulations and feed pulls register their queues on it;
+	// Serve starts and stops it, Close releases it.
+	Jobs *jobs.Queue
+	// Sims runs simulations as jobs on Jobs; Serve starts and stops its
+	// sweeper.
 	Sims *simrun.Service
 	// Sharing is the one intel-sharing service (its index of every
 	// collection is shared by TAXII and the other interfaces).
 	Sharing *sharing.Service
-	// Feeds pulls partners' TAXII collections on schedule (River jobs in
-	// the store's database); Serve starts and stops it.
+	// Feeds pulls partners' TAXII collections on schedule (jobs on Jobs);
+	// Serve starts and stops its dispatcher.
 	Feeds *intelfeed.Service
 	HTTP  *http.Server
 
@@ -134,9 +139,14 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	is.SetNotifier(notify.Hook{S: ns})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sims, err := simrun.Open(ctx, st, simrun.Config{DSN: cfg.DB}, cfg.Log)
+	jq, err := jobs.Open(ctx, jobs.Config{DSN: cfg.DB}, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("open the job queue: %w", err)
+	}
+	sims, err := simrun.Open(ctx, st, simrun.Config{Queue: jq}, cfg.Log)
+	if err != nil {
+		jq.Close()
+		return nil, fmt.Errorf("simulations: %w", err)
 	}
 	sh := sharing.New(st, cfg.Log)
 	if path := bodyLogPath(st.Dialect(), cfg.DB, cfg.Log); path != "" {
@@ -148,21 +158,23 @@ func New(cfg Config, st *sqlstore.DB) (*Main, error) {
 	// is told to the organizations subscribed by intel_added rules, each
 	// only what sharing.CanSee lets it see (internal/notify's digests).
 	sh.OnAdded(ns.IntelHook(sh))
-	feeds, err := intelfeed.Open(ctx, st, sh, intelfeed.Config{DSN: cfg.DB, AllowLoopback: os.Getenv(intelfeed.AllowLoopbackEnv) == "1"}, cfg.Log)
+	feeds, err := intelfeed.Open(ctx, st, sh, intelfeed.Config{DSN: cfg.DB, Queue: jq, AllowLoopback: os.Getenv(intelfeed.AllowLoopbackEnv) == "1"}, cfg.Log)
 	if err != nil {
 		sims.Close()
-		return nil, fmt.Errorf("open the feed queue: %w", err)
+		jq.Close()
+		return nil, fmt.Errorf("feeds: %w", err)
 	}
 	webH, err := web.NewWith(st, web.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds, Sharing: sh}, a, cfg.Log)
 	if err != nil {
 		sims.Close()
 		feeds.Close()
+		jq.Close()
 		return nil, fmt.Errorf("build web UI: %w", err)
 	}
 	apiH := api.NewWith(st, api.Services{Vulns: vs, Baselines: bs, Risks: rs, Sims: sims, Incidents: is, Notify: ns, Feeds: feeds, Sharing: sh}, a, cfg.Log)
 	taxiiH := taxii.New(sh, taxii.Config{Title: "Bulwark", Description: "Bulwark TAXII 2.1 server: the collections of your sharing communities"}, cfg.Log)
 	srv := server.New(server.Config{Addr: cfg.Addr, TLS: tlsCfg}, server.Handlers{API: apiH, TAXII: taxiiH, Web: webH, Auth: a}, cfg.Log)
-	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Sims: sims, Sharing: sh, Feeds: feeds, HTTP: srv}, nil
+	return &Main{Config: cfg, Store: st, Auth: a, Vulns: vs, Baselines: bs, Risks: rs, Incidents: is, Notify: ns, Jobs: jq, Sims: sims, Sharing: sh, Feeds: feeds, HTTP: srv}, nil
 }
 
 // Listen binds the configured address and returns the URL it serves.
@@ -186,6 +198,10 @@ func (m *Main) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	// Every service registered its queue in New: the one client starts.
+	if err := m.Jobs.Start(ctx); err != nil {
+		return err
+	}
 	if err := m.Sims.Start(ctx); err != nil {
 		return err
 	}
@@ -200,6 +216,7 @@ func (m *Main) Serve(ctx context.Context) error {
 		defer cancel()
 		m.Sims.Stop(stopCtx)
 		m.Feeds.Stop(stopCtx)
+		m.Jobs.Stop(stopCtx)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -208,17 +225,20 @@ func (m *Main) Serve(ctx context.Context) error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := m.HTTP.Shutdown(shutdownCtx)
-		// Running simulations are interrupted; they wait, queued, and
-		// run again when the server is back.
+		// The sweeper and the dispatcher stop, then the jobs: running
+		// simulations are interrupted and wait, queued, to run again when
+		// the server is back; running feed pulls stop at a page boundary
+		// and go on from there.
 		stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancelStop()
 		if serr := m.Sims.Stop(stopCtx); serr != nil && err == nil {
 			err = serr
 		}
-		// Running feed pulls stop at a page boundary and go on from there
-		// when the server is back.
 		if ferr := m.Feeds.Stop(stopCtx); ferr != nil && err == nil {
 			err = ferr
+		}
+		if jerr := m.Jobs.Stop(stopCtx); jerr != nil && err == nil {
+			err = jerr
 		}
 		if err != nil {
 			return fmt.Errorf("shut down: %w", err)
@@ -229,7 +249,7 @@ func (m *Main) Serve(ctx context.Context) error {
 
 // Close stops the job queue and releases the store.
 func (m *Main) Close() error {
-	return errors.Join(m.Sims.Close(), m.Feeds.Close(), m.Sharing.Close(), m.Store.Close())
+	return errors.Join(m.Sims.Close(), m.Feeds.Close(), m.Jobs.Close(), m.Sharing.Close(), m.Store.Close())
 }
 
 // bodyLogPath is where the sharing service keeps its body log: beside a
