@@ -41,25 +41,21 @@ type worked struct {
 	by   []string // the River clients that worked it
 }
 
-type alphaWorker struct {
-	river.WorkerDefaults[alphaArgs]
+// testWorker reports each job it works on done.
+type testWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
 	done chan<- worked
 }
 
-func (w *alphaWorker) Work(ctx context.Context, job *river.Job[alphaArgs]) error {
+func (w *testWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	w.done <- worked{job.Kind, job.AttemptedBy}
 	return nil
 }
 
-type betaWorker struct {
-	river.WorkerDefaults[betaArgs]
-	done chan<- worked
-}
-
-func (w *betaWorker) Work(ctx context.Context, job *river.Job[betaArgs]) error {
-	w.done <- worked{job.Kind, job.AttemptedBy}
-	return nil
-}
+type (
+	alphaWorker = testWorker[alphaArgs]
+	betaWorker  = testWorker[betaArgs]
+)
 
 func sqlitePath(t *testing.T) string { return filepath.Join(t.TempDir(), "q.db") }
 
