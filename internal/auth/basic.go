@@ -27,10 +27,28 @@ import (
 const basicCacheTTL = 10 * time.Minute
 
 type basicCache struct {
-	mu  sync.Mutex
-	key [32]byte
-	m   map[[32]byte]basicHit
+	mu     sync.Mutex
+	key    [32]byte
+	m      map[[32]byte]basicHit
+	flight map[basicFlightKey]*basicFlight // verifications under way
 }
+
+// basicFlightKey names one verification: a credential against one
+// password hash. Requests with the same credential that arrive while it
+// runs (a cache entry expiring under load) wait for its answer instead of
+// each running argon2id.
+type basicFlightKey struct {
+	id   [32]byte
+	hash string
+}
+
+type basicFlight struct {
+	done chan struct{}
+	good bool
+}
+
+// verifyPassword is VerifyPassword; tests count its calls.
+var verifyPassword = VerifyPassword
 
 type basicHit struct {
 	hash    string // the user's password hash when it was verified
@@ -38,7 +56,7 @@ type basicHit struct {
 }
 
 func newBasicCache() *basicCache {
-	c := &basicCache{m: map[[32]byte]basicHit{}}
+	c := &basicCache{m: map[[32]byte]basicHit{}, flight: map[basicFlightKey]*basicFlight{}}
 	rand.Read(c.key[:])
 	return c
 }
@@ -51,6 +69,38 @@ func (c *basicCache) id(email, password string) [32]byte {
 	var out [32]byte
 	copy(out[:], m.Sum(nil))
 	return out
+}
+
+// verify reports whether password matches hash, from the cache or by
+// verifying it once for all the requests that ask at the same time.
+func (c *basicCache) verify(id [32]byte, hash, password string, now time.Time) bool {
+	c.mu.Lock()
+	if h, hit := c.m[id]; hit && h.hash == hash && now.Before(h.expires) {
+		c.mu.Unlock()
+		return true
+	}
+	fk := basicFlightKey{id, hash}
+	if f := c.flight[fk]; f != nil {
+		c.mu.Unlock()
+		<-f.done
+		return f.good
+	}
+	f := &basicFlight{done: make(chan struct{})}
+	c.flight[fk] = f
+	c.mu.Unlock()
+
+	f.good = verifyPassword(hash, password)
+	c.mu.Lock()
+	delete(c.flight, fk)
+	if f.good {
+		if len(c.m) > 10_000 {
+			clear(c.m)
+		}
+		c.m[id] = basicHit{hash: hash, expires: now.Add(basicCacheTTL)}
+	}
+	c.mu.Unlock()
+	close(f.done)
+	return f.good
 }
 
 // parseBasic decodes "user:password" from a Basic credential. The
@@ -112,22 +162,9 @@ func (s *Service) authenticateBasic(ctx context.Context, cred, remoteAddr string
 	key := c.id(email, password)
 	good := false
 	if u != nil && !u.Disabled {
-		c.mu.Lock()
-		h, hit := c.m[key]
-		c.mu.Unlock()
-		if hit && h.hash == u.PasswordHash && now.Before(h.expires) {
-			good = true
-		} else if VerifyPassword(u.PasswordHash, password) {
-			good = true
-			c.mu.Lock()
-			if len(c.m) > 10_000 {
-				clear(c.m)
-			}
-			c.m[key] = basicHit{hash: u.PasswordHash, expires: now.Add(basicCacheTTL)}
-			c.mu.Unlock()
-		}
+		good = c.verify(key, u.PasswordHash, password, now)
 	} else {
-		VerifyPassword(s.dummy, password) // same work as for a known user
+		verifyPassword(s.dummy, password) // same work as for a known user
 	}
 	if !good {
 		s.logins.fail(acct, now)
