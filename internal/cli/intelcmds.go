@@ -32,6 +32,14 @@ func (e *env) withSharing(as string, fn func(ctx context.Context, db *sqlstore.D
 		}
 		svc := sharing.New(db, e.log)
 		defer svc.Close()
+		// What this command adds is told like the server's additions, in
+		// one digest per recipient for the whole command.
+		if ns := e.intelDigests(db); ns != nil {
+			svc.OnAdded(ns.IntelHook(svc))
+			var flush func(context.Context)
+			ctx, flush = svc.Batch(ctx)
+			defer flush(ctx)
+		}
 		return fn(ctx, db, svc)
 	})
 }
