@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // bodyLog is a local, append-only copy of stored bodies in Seq order: a
@@ -41,10 +42,11 @@ type bodyLog struct {
 	mu   sync.RWMutex
 	f    *os.File
 	size int64
-	base int64    // seq of off[0]
-	off  []int64  // record offset per seq (0: not in the log)
-	ln   []uint32 // body length per seq
-	last int64    // highest seq appended
+	base int64        // seq of off[0]
+	off  []int64      // record offset per seq (0: not in the log)
+	ln   []uint32     // body length per seq
+	last int64        // highest seq appended
+	hits atomic.Int64 // bodies served (tests check that reads use the log)
 }
 
 const (
@@ -262,6 +264,7 @@ func (l *bodyLog) read(seqs []int64, keys []uint64, out [][]byte) {
 				continue
 			}
 			out[k] = body
+			l.hits.Add(1)
 		}
 		i = j
 	}

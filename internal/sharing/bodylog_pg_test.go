@@ -69,6 +69,9 @@ func TestBodyLogPostgres(t *testing.T) {
 	}
 	waitFilled(t, path, 200*300)
 	sameObjects(t, "filled", one, f.power, f.col, want)
+	if n := one.BodyLogHits(); n < 200 {
+		t.Errorf("the filled log served %d bodies of 200: its keys do not match the index's", n)
+	}
 
 	// A second process given the same file: it answers alike from the
 	// database and leaves the first one's log alone.
@@ -80,6 +83,9 @@ func TestBodyLogPostgres(t *testing.T) {
 	defer two.Close()
 	size := fileSize(path)
 	sameObjects(t, "second process", two, f.power, f.col, want)
+	if n := two.BodyLogHits(); n != -1 {
+		t.Errorf("the second process has a body log (%d hits)", n)
+	}
 	// New objects reach both; only the first appends to the file.
 	o, _ := stix.ParseObject(indicator(newID(), now, stix.TLPGreenID), stix.Limits{})
 	if _, err := two.AddObjects(f.water.Ctx(), f.col, []*stix.Object{o}, sharing.AddOptions{}); err != nil {

@@ -11,3 +11,13 @@ import (
 func (s *Service) ExportPaged(ctx context.Context, col string, allVersions bool, bundleID string, pageSize int, w io.Writer) (int, error) {
 	return s.export(ctx, col, allVersions, bundleID, pageSize, w)
 }
+
+// BodyLogHits is how many bodies the body log has served (-1 without one).
+func (s *Service) BodyLogHits() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.bodies == nil {
+		return -1
+	}
+	return s.bodies.hits.Load()
+}

@@ -460,6 +460,9 @@ func TestBodyLogAnswersAlike(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	same("filled")
+	if n := svc.BodyLogHits(); n < 300 {
+		t.Errorf("the filled log served %d bodies of 300", n)
+	}
 	// Damage every body in the file: answers come from the database.
 	b, _ := os.ReadFile(path)
 	fh, _ := os.OpenFile(path, os.O_RDWR, 0)
