@@ -381,17 +381,47 @@ func (a *API) exportIntel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer release()
-	var buf bytes.Buffer
-	if _, err := a.sh.Export(r.Context(), r.PathValue("id"), all, &buf); err != nil {
-		return err
+	// The bundle streams a page at a time. Export fails before its first
+	// byte for an unknown or unreadable collection, which is answered as
+	// an error as usual; a failure after the 200 has gone can only cut the
+	// connection, so that the client sees a broken transfer and never a
+	// short bundle that parses.
+	sw := &streamStart{w: w, start: func(h http.Header) {
+		h.Set("Content-Type", "application/stix+json;version=2.1")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Disposition", `attachment; filename="bundle.json"`)
+	}}
+	if _, err := a.sh.Export(r.Context(), r.PathValue("id"), all, sw); err != nil {
+		if !sw.started {
+			return err
+		}
+		if r.Context().Err() == nil {
+			a.log.Error("intel export failed after its first byte", "collection", bulwark.Abbrev(r.PathValue("id"), 128), "err", err)
+		}
+		panic(http.ErrAbortHandler)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/stix+json;version=2.1")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Disposition", `attachment; filename="bundle.json"`)
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	if !sw.started {
+		sw.Write(nil) // nothing written: still answer 200 with the headers
+	}
 	return nil
+}
+
+// streamStart sends the status and headers of a streamed answer with its
+// first write, so that an error found before any byte is still answered
+// as an error.
+type streamStart struct {
+	w       http.ResponseWriter
+	start   func(http.Header)
+	started bool
+}
+
+func (s *streamStart) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.start(s.w.Header())
+		s.w.WriteHeader(http.StatusOK)
+	}
+	return s.w.Write(p)
 }
 
 // communityPatchDTO is the body of PATCH /intel/communities/{id}. Absent
