@@ -349,6 +349,15 @@ func TestIntelDigestHostileContent(t *testing.T) {
 	x := newIntelWorld(t)
 	var nm, nh int
 	hostile := "Evil\r\nBcc: victim@evil.example\r\nSubject: TLP:CLEAR\r\n\r\nTLP:CLEAR <script>alert(1)</script>\u202e"
+	v, err := x.w.Svc.FindCollection(x.city.Ctx(), x.col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := v.Collection
+	c.Title = "Ops\r\nBcc: title@evil.example\r\n<b>feed</b>"
+	if err := x.w.Svc.UpdateCollection(x.city.Ctx(), &c); err != nil {
+		t.Fatal(err)
+	}
 	id := "indicator--" + uuid.NewString()
 	if _, err := x.w.Svc.Publish(x.water.Ctx(), sharing.PublishRequest{Collection: x.col, Object: intelObject(id, hostile), Marking: bulwark.TLPAmber, Orgs: []string{"power"}}); err != nil {
 		t.Fatal(err)
@@ -364,8 +373,15 @@ func TestIntelDigestHostileContent(t *testing.T) {
 		if ct := m.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 			t.Errorf("content type %q", ct)
 		}
-		if subj := m.Header.Get("Subject"); !strings.HasPrefix(subj, "[TLP:AMBER]") {
+		if subj := m.Header.Get("Subject"); subj != "[TLP:AMBER] 1 new intel object in Ops Bcc: title@evil.example <b>feed</b>" {
 			t.Errorf("subject %q", subj)
+		}
+		head, _, _ := strings.Cut(string(m.Raw), "\r\n\r\n")
+		if lh := strings.ToLower("\n" + head); strings.Contains(lh, "\nbcc:") || strings.Count(lh, "\nsubject:") != 1 {
+			t.Errorf("raw header injected:\n%s", head)
+		}
+		if strings.Contains(strings.Join(m.To, ","), "title@") {
+			t.Errorf("the collection's title added a recipient: %v", m.To)
 		}
 		lines := strings.Split(body(m), "\n")
 		if lines[0] != "TLP:AMBER" {
