@@ -832,12 +832,13 @@ func (s *Service) Delete(ctx context.Context, col, id string, q Query) error {
 	}
 	r := s.acc.rightsOf(c, p.Org)
 	var seqs []int64
-	seen := false
+	seen, matched := false, 0
 	if ci := s.idx.cols[c.ID]; ci != nil {
 		vis := s.visibility(p, canRead)
 		all, _, _ := s.idx.evalQuery(ci, &Query{IDs: q.IDs, Versions: VersionFilter{All: true}, anySpec: true, Limit: 1}, vis)
 		seen = len(all) > 0
 		hits, _, _ := s.idx.evalQuery(ci, &q, vis)
+		matched = len(hits)
 		for _, h := range hits {
 			if s.idx.scopes[h.scope].PublisherOrg == p.Org {
 				seqs = append(seqs, h.seq)
@@ -850,6 +851,10 @@ func (s *Service) Delete(ctx context.Context, col, id string, q Query) error {
 	}
 	if !p.System && (!r.CanWrite || !p.Role.CanWrite()) {
 		return bulwark.Errorf(bulwark.EFORBIDDEN, "you may not delete from collection %s", c.ID)
+	}
+	if matched == 0 {
+		// As TAXII answers a match[version] that selects nothing.
+		return bulwark.Errorf(bulwark.ENOTFOUND, "no version of %s matches the version filter", bulwark.Truncate(id, 300))
 	}
 	if len(seqs) == 0 {
 		return bulwark.Errorf(bulwark.EFORBIDDEN, "only the organization that published %s may delete it", bulwark.Truncate(id, 300))

@@ -386,10 +386,20 @@ func TestDeleteRights(t *testing.T) {
 	wantCode(t, "port (read only) deletes", f.w.Svc.Delete(f.port.Ctx(), f.col, green, sharing.Query{}), bulwark.EFORBIDDEN)
 	wantCode(t, "power deletes a hidden object", f.w.Svc.Delete(f.power.Ctx(), f.col, strict, sharing.Query{}), bulwark.ENOTFOUND)
 	wantCode(t, "viewer deletes", f.w.Svc.Delete(f.waterViewer.Ctx(), f.col, green, sharing.Query{}), bulwark.EFORBIDDEN)
+	// A version filter that selects nothing is "not found" (as TAXII
+	// answers it), for the publisher too, and deletes nothing.
+	none, err := sharing.ParseVersions("2001-01-01T00:00:00.000Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "water deletes a version that does not exist", f.w.Svc.Delete(f.water.Ctx(), f.col, green, sharing.Query{Versions: none}), bulwark.ENOTFOUND)
+	if _, err := f.w.Svc.Object(f.power.Ctx(), f.col, green, sharing.Query{}, ""); err != nil {
+		t.Fatalf("after a delete that matched nothing: %v", err)
+	}
 	if err := f.w.Svc.Delete(f.water.Ctx(), f.col, green, sharing.Query{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.w.Svc.Object(f.power.Ctx(), f.col, green, sharing.Query{}, "")
+	_, err = f.w.Svc.Object(f.power.Ctx(), f.col, green, sharing.Query{}, "")
 	wantCode(t, "deleted object", err, bulwark.ENOTFOUND)
 	if got := f.seen(t, f.water); !slices.Equal(got, []string{strict}) {
 		t.Errorf("after delete water sees %v", got)
