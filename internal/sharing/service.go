@@ -21,13 +21,16 @@ type Service struct {
 	st  bulwark.Store
 	log *slog.Logger
 
-	syncMu sync.Mutex // one refresh at a time
-	mu     sync.RWMutex
-	idx    *index
-	acc    *accessSnap
-	state  bulwark.IntelState // what idx and acc reflect
-	loaded bool
-	secret []byte
+	syncMu       sync.Mutex // one refresh at a time
+	stateMu      sync.Mutex
+	statePending *stateRead // the next state read, not started yet: requests arriving now join it
+	stateRunning bool       // a state read is under way
+	mu           sync.RWMutex
+	idx          *index
+	acc          *accessSnap
+	state        bulwark.IntelState // what idx and acc reflect
+	loaded       bool
+	secret       []byte
 
 	userMu  sync.Mutex
 	userOrg map[int64]string // organization of a user (users never change organization)
@@ -188,9 +191,71 @@ func (s *Service) fill(ctx context.Context) error {
 	}
 }
 
+// stateRead is one read of the store's IntelState shared by the requests
+// that joined it before it started.
+type stateRead struct {
+	done chan struct{}
+	st   bulwark.IntelState
+	err  error
+}
+
+// intelState returns the store's IntelState as read by a query that began
+// after the call, so that whatever was committed before the call is seen.
+// Calls that arrive while a read is under way share the next read rather
+// than each running their own: under load, one query per round instead of
+// one per request, and a wait of at most two queries.
+func (s *Service) intelState(ctx context.Context) (bulwark.IntelState, error) {
+	s.stateMu.Lock()
+	r := s.statePending
+	if r == nil {
+		r = &stateRead{done: make(chan struct{})}
+		s.statePending = r
+	}
+	lead := !s.stateRunning // then r is the only read wanted
+	s.stateRunning = true
+	s.stateMu.Unlock()
+	if lead {
+		s.stateRounds(sysCtx(ctx), r)
+	}
+	<-r.done
+	return r.st, r.err
+}
+
+// stateRounds runs the pending state read, and goes on while others are
+// wanted. A round takes the pending read before querying, so that a call
+// arriving during the query waits for the next round. The caller whose
+// read is mine stops after it and leaves the rest to a goroutine.
+func (s *Service) stateRounds(ctx context.Context, mine *stateRead) {
+	for {
+		s.stateMu.Lock()
+		r := s.statePending
+		s.statePending = nil
+		if r == nil {
+			s.stateRunning = false
+			s.stateMu.Unlock()
+			return
+		}
+		s.stateMu.Unlock()
+		r.st, r.err = s.st.IntelState(ctx)
+		close(r.done)
+		if r == mine {
+			s.stateMu.Lock()
+			more := s.statePending != nil
+			if !more {
+				s.stateRunning = false
+			}
+			s.stateMu.Unlock()
+			if more {
+				go s.stateRounds(sysCtx(context.Background()), nil)
+			}
+			return
+		}
+	}
+}
+
 // sync brings the index and the access snapshot up to date with the store.
 func (s *Service) sync(ctx context.Context) error {
-	st, err := s.st.IntelState(sysCtx(ctx))
+	st, err := s.intelState(ctx)
 	if err != nil {
 		return fmt.Errorf("intel state: %w", err)
 	}
