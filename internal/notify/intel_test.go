@@ -395,6 +395,10 @@ func TestIntelDigestHostileContent(t *testing.T) {
 		if !strings.Contains(body(m), "- TLP:AMBER  indicator  Evil Bcc: victim@evil.example Subject: TLP:CLEAR TLP:CLEAR <script>alert(1)</script>\n") {
 			t.Errorf("the name is not on its one line, as plain text:\n%s", body(m))
 		}
+		// A digest informs: its footer asks for no acknowledgement.
+		if b := body(m); !strings.Contains(b, "no acknowledgement is expected") || strings.Contains(b, "Acknowledge") {
+			t.Errorf("the digest's footer asks for an acknowledgement:\n%s", b)
+		}
 	}
 	objs, _ := hooks[0].Event["objects"].([]any)
 	if len(objs) != 1 || !strings.HasPrefix(objs[0].(map[string]any)["name"].(string), "Evil Bcc:") {

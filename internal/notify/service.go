@@ -566,9 +566,13 @@ func (s *Service) message(n *bulwark.Notification) (*Message, error) {
 	m := &Message{ID: n.ID, To: n.Address, Subject: n.Subject, Secret: n.Secret}
 	var foot strings.Builder
 	foot.WriteString("\n-- \n")
-	if !n.DueBy.IsZero() {
+	switch {
+	case n.IncidentID == "" && n.DueBy.IsZero():
+		// An intel digest: it informs, nobody has to act on it.
+		foot.WriteString("For your information: no acknowledgement is expected. See it")
+	case !n.DueBy.IsZero():
 		fmt.Fprintf(&foot, "Acknowledge by %s", n.DueBy.UTC().Format("2006-01-02 15:04 UTC"))
-	} else {
+	default:
 		foot.WriteString("Acknowledge")
 	}
 	if link != "" {

@@ -74,7 +74,7 @@ func TestNotificationPages(t *testing.T) {
 		t.Error("an acknowledge button for another organization's recipient")
 	}
 	_, body = e.get(alice, "/notifications/"+ns["desk"].ID)
-	if !strings.Contains(body, "INTERNAL &lt;b&gt;only&lt;/b&gt;") || !strings.Contains(body, `id="ack-form"`) {
+	if !strings.Contains(body, "INTERNAL &lt;b&gt;only&lt;/b&gt;") || !strings.Contains(body, `id="ack-form"`) || !strings.Contains(body, "incident inc-1") {
 		t.Errorf("desk notification page: %s", body)
 	}
 	// The port sees only its own, without the summary; its viewer gets no
