@@ -43,7 +43,7 @@ func sysCtx() context.Context {
 }
 
 // newFixture opens a real store with two organizations and users.
-func newFixture(t *testing.T, opt Options) *fixture {
+func newFixture(t testing.TB, opt Options) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "auth.db")
 	st, err := sqlstore.Open(sysCtx(), path, nil)
@@ -85,7 +85,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 }
 
 // token creates an API token for the user with e-mail.
-func (f *fixture) token(t *testing.T, email string) (string, *bulwark.Token) {
+func (f *fixture) token(t testing.TB, email string) (string, *bulwark.Token) {
 	t.Helper()
 	secret, hash, err := NewToken()
 	if err != nil {
