@@ -42,6 +42,23 @@ type Page struct {
 	Items []Item
 	More  bool
 	Next  string
+
+	bufs []*[]byte // what the bodies were read into (see Release)
+}
+
+// Release gives the buffers holding the page's bodies back for reuse by
+// later pages. Call it only when nothing uses the bodies any more (after
+// they are written out); the Items' bodies are cleared. A page that is
+// never released is left to the garbage collector.
+func (p *Page) Release() {
+	if p == nil {
+		return
+	}
+	for i := range p.Items {
+		p.Items[i].Body = nil
+	}
+	releaseBufs(p.bufs)
+	p.bufs = nil
 }
 
 // Endpoint kinds, bound into cursors so that one endpoint's cursor is
@@ -216,10 +233,12 @@ func (s *Service) query(ctx context.Context, col string, q Query, next string, k
 			}
 			bodies := s.bodies
 			s.mu.RUnlock()
-			bs, err := s.readBodies(ctx, bodies, seqs, page.Items)
+			bs, bufs, err := s.readBodies(ctx, bodies, seqs, page.Items)
 			if err != nil {
+				releaseBufs(bufs)
 				return nil, err
 			}
+			page.bufs = bufs
 			items := page.Items[:0]
 			for i, b := range bs {
 				if b == nil {
@@ -241,22 +260,22 @@ func (s *Service) query(ctx context.Context, col string, q Query, next string, k
 
 // readBodies returns the bodies of seqs: from the body log where it holds
 // them, from the database for the rest.
-func (s *Service) readBodies(ctx context.Context, l *bodyLog, seqs []int64, items []Item) ([][]byte, error) {
-	out := make([][]byte, len(seqs))
+func (s *Service) readBodies(ctx context.Context, l *bodyLog, seqs []int64, items []Item) (out [][]byte, bufs []*[]byte, err error) {
+	out = make([][]byte, len(seqs))
 	var missing []int
 	if l != nil {
 		keys := make([]uint64, len(seqs))
 		for i, it := range items {
 			keys[i] = bodyKey(it.STIXID, it.Version.UnixMicro(), it.DateAdded.UnixMicro())
 		}
-		l.read(seqs, keys, out)
+		bufs = l.read(seqs, keys, out)
 		for i := range out {
 			if out[i] == nil {
 				missing = append(missing, i)
 			}
 		}
 		if len(missing) == 0 {
-			return out, nil
+			return out, bufs, nil
 		}
 	}
 	ask := seqs
@@ -268,15 +287,15 @@ func (s *Service) readBodies(ctx context.Context, l *bodyLog, seqs []int64, item
 	}
 	bs, err := s.st.IntelBodies(sysCtx(ctx), ask)
 	if err != nil {
-		return nil, fmt.Errorf("read intel objects: %w", err)
+		return nil, bufs, fmt.Errorf("read intel objects: %w", err)
 	}
 	if l == nil {
-		return bs, nil
+		return bs, nil, nil
 	}
 	for k, i := range missing {
 		out[i] = bs[k]
 	}
-	return out, nil
+	return out, bufs, nil
 }
 
 // auditRestricted records reads of TLP:RED and TLP:AMBER+STRICT content

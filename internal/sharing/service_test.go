@@ -473,6 +473,40 @@ func TestBodyLogAnswersAlike(t *testing.T) {
 	if n := svc.BodyLogHits(); n < 300 {
 		t.Errorf("the filled log served %d bodies of 300", n)
 	}
+	// Released pages give their buffers to later pages; a page not yet
+	// released keeps its bodies whatever is read and released meanwhile.
+	held, err := svc.Objects(f.power.Ctx(), f.col, sharing.Query{Limit: 100}, "")
+	if err != nil || len(held.Items) != 100 {
+		t.Fatalf("held page: %v", err)
+	}
+	for round := range 20 {
+		next := ""
+		for {
+			pg, err := svc.Objects(f.power.Ctx(), f.col, sharing.Query{Limit: 7 + round}, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, it := range pg.Items {
+				if k := slices.IndexFunc(want.Items, func(w sharing.Item) bool { return w.STIXID == it.STIXID }); k < 0 || !bytes.Equal(it.Body, want.Items[k].Body) {
+					t.Fatalf("round %d: body %d (%s) differs after pages were released", round, i, it.STIXID)
+				}
+			}
+			pg.Release()
+			if !pg.More {
+				break
+			}
+			next = pg.Next
+		}
+	}
+	for i := range held.Items {
+		if !bytes.Equal(held.Items[i].Body, want.Items[i].Body) {
+			t.Fatalf("held page: body %d changed while other pages were released", i)
+		}
+	}
+	held.Release()
+	if held.Items[0].Body != nil {
+		t.Error("Release left the bodies in place")
+	}
 	// Damage every body in the file: answers come from the database.
 	b, _ := os.ReadFile(path)
 	fh, _ := os.OpenFile(path, os.O_RDWR, 0)

@@ -518,6 +518,7 @@ func (h *Handler) getObjects(w http.ResponseWriter, r *http.Request, args []stri
 		return
 	}
 	writeEnvelope(w, page, q)
+	page.Release() // the bodies were copied into the envelope
 }
 
 // Section 5.6.
@@ -529,6 +530,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, args []strin
 		return
 	}
 	writeEnvelope(w, page, q)
+	page.Release() // the bodies were copied into the envelope
 }
 
 // Section 5.7.
