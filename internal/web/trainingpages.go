@@ -250,7 +250,6 @@ func campaignFromForm(f CampaignForm) (*bulwark.Campaign, error) {
 	return c, nil
 }
 
-
 // importTraining reads an uploaded CSV export into a campaign. The form is
 // multipart: the file part is spooled beyond maxUploadMemory, the CSRF
 // token checked before anything is read into the store.
