@@ -3,9 +3,11 @@ package sharing_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,24 +41,91 @@ type dataWorld struct {
 	assets   []bulwark.Asset
 }
 
+// demoDB is the demo city with its feeds imported and matched, built once
+// per test binary: that takes tens of seconds (minutes under the race
+// detector), and each test works on its own copy of the file.
+var demoDB struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// TestMain removes demoDB's file after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demoDB.dir != "" {
+		os.RemoveAll(demoDB.dir)
+	}
+	os.Exit(code)
+}
+
+func buildDemoDB() error {
+	ctx := sharingtest.SysCtx()
+	dir, err := os.MkdirTemp("", "bulwark-sharing-demo-")
+	if err != nil {
+		return err
+	}
+	demoDB.dir = dir
+	path := filepath.Join(dir, "demo.db")
+	db, err := sqlstore.Open(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	fill := func() error {
+		if _, err := citymodel.Import(ctx, db, []citymodel.Source{demo.CitySource()}, citymodel.ImportOptions{}); err != nil {
+			return err
+		}
+		vs := vulns.New(db, nil)
+		if _, err := vs.ImportFS(ctx, generate.DemoFeeds(), feed.Options{}); err != nil {
+			return err
+		}
+		_, err := vs.Match(ctx, vulns.MatchOptions{})
+		return err
+	}
+	err = fill()
+	if cerr := db.Close(); err == nil { // Close checkpoints the WAL into the file
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	demoDB.path = path
+	return nil
+}
+
+// demoCopy returns a copy of demoDB's file in t's temporary directory.
+func demoCopy(t *testing.T) string {
+	t.Helper()
+	demoDB.once.Do(func() { demoDB.err = buildDemoDB() })
+	if demoDB.err != nil {
+		t.Fatalf("demo city: %v", demoDB.err)
+	}
+	dst := filepath.Join(t.TempDir(), "demo.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(demoDB.path + suffix)
+		if os.IsNotExist(err) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
 func newDataWorld(t *testing.T) *dataWorld {
 	t.Helper()
 	ctx := sharingtest.SysCtx()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
+	db, err := sqlstore.Open(ctx, demoCopy(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := citymodel.Import(ctx, db, []citymodel.Source{demo.CitySource()}, citymodel.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	vs := vulns.New(db, nil)
-	if _, err := vs.ImportFS(ctx, generate.DemoFeeds(), feed.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vs.Match(ctx, vulns.MatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	fs, err := db.ListFindings(ctx, bulwark.FindingFilter{Open: true, Limit: 1})
 	if err != nil || len(fs.Items) == 0 {
 		t.Fatalf("no findings in the demo city: %v", err)
